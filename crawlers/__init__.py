@@ -1,0 +1,1 @@
+"""Collection: Scrapy spiders over folder mirrors, HTTP mirrors and (through Tor) live markets."""

@@ -1,0 +1,119 @@
+"""The capture store: every fetched page as WARC records with SHA-256 digests.
+
+Layout: ``<captures>/<market>/<YYYY-MM-DD>/<run id>.warc.gz``. Folder mirrors
+become ``resource`` records (there was no HTTP exchange); HTTP fetches become a
+``request`` and a ``response`` record. Reading gives back each page with where
+it lies (file and offset) and its digest, so a search hit can be traced to it.
+"""
+from __future__ import annotations
+
+import io
+from http import HTTPStatus
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.utils import Digester
+from warcio.warcwriter import WARCWriter
+
+from crawlers.items import CapturedPage
+
+MARKET_HEADER = "WARC-Onionwatch-Market"
+
+
+class Sha256WARCWriter(WARCWriter):
+    """warcio's writer with SHA-256 block and payload digests instead of SHA-1."""
+
+    @staticmethod
+    def _create_digester():
+        return Digester("sha256")
+
+
+def sha256_digest(payload: bytes) -> str:
+    digester = Digester("sha256")
+    digester.update(payload)
+    return str(digester)
+
+
+def warc_path(captures_dir: Path, market: str, started: datetime, run_id: str) -> Path:
+    return Path(captures_dir) / market / started.strftime("%Y-%m-%d") / f"{run_id}.warc.gz"
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def write_page(writer: WARCWriter, page: CapturedPage) -> None:
+    warc_headers = {"WARC-Date": page.captured_at, MARKET_HEADER: page.market}
+    content_type = dict((k.lower(), v) for k, v in page.headers).get("content-type", "text/html")
+    if page.url.startswith(("http://", "https://")):
+        parts = urlsplit(page.url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        request = writer.create_warc_record(
+            page.url, "request",
+            http_headers=StatusAndHeaders(f"GET {target} HTTP/1.1", page.request_headers, is_http_request=True),
+            warc_headers_dict=dict(warc_headers),
+        )
+        response = writer.create_warc_record(
+            page.url, "response",
+            payload=io.BytesIO(page.body),
+            http_headers=StatusAndHeaders(f"{page.status} {_reason(page.status)}", page.headers, protocol="HTTP/1.1"),
+            warc_headers_dict=dict(warc_headers),
+        )
+        writer.write_request_response_pair(request, response)
+    else:
+        record = writer.create_warc_record(
+            page.url, "resource",
+            payload=io.BytesIO(page.body),
+            warc_content_type=content_type,
+            warc_headers_dict=dict(warc_headers),
+        )
+        writer.write_record(record)
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    url: str
+    body: bytes
+    captured_at: str
+    market: str
+    status: int
+    content_type: str | None
+    warc_file: str
+    offset: int
+    digest: str
+
+
+def read_pages(path: Path) -> Iterator[StoredPage]:
+    """Every captured page (response or resource record) in a WARC file, in order."""
+    with open(path, "rb") as handle:
+        records = ArchiveIterator(handle)
+        for record in records:
+            if record.rec_type not in ("response", "resource"):
+                continue
+            body = record.content_stream().read()
+            headers = record.rec_headers
+            if record.http_headers is not None and record.rec_type == "response":
+                status = int(record.http_headers.get_statuscode() or 0)
+                content_type = record.http_headers.get_header("Content-Type")
+            else:
+                status = 200
+                content_type = headers.get_header("Content-Type")
+            yield StoredPage(
+                url=headers.get_header("WARC-Target-URI"),
+                body=body,
+                captured_at=headers.get_header("WARC-Date"),
+                market=headers.get_header(MARKET_HEADER) or "",
+                status=status,
+                content_type=content_type,
+                warc_file=str(path),
+                offset=records.get_record_offset(),
+                digest=headers.get_header("WARC-Payload-Digest") or sha256_digest(body),
+            )

@@ -1,0 +1,124 @@
+"""Run one market's crawl in a child process (Scrapy's reactor cannot restart in one process).
+
+Parent side: ``crawl(spec)`` starts ``python -m crawlers.runner SPEC.json``,
+enforces the wall-clock limit, and returns the child's summary. Child side:
+``main`` runs Scrapy with the spec's settings and writes the summary file.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from crawlers.middlewares.onion_guard import is_onion
+from crawlers.settings import BASE_SETTINGS
+
+
+class CrawlRefused(ValueError):
+    """The crawl would break a safety rule (an .onion source without a Tor proxy)."""
+
+
+@dataclass
+class CrawlSpec:
+    market: str
+    start_url: str
+    warc_path: str
+    proxy: str | None = None
+    max_pages: int = 5000
+    max_depth: int = 8
+    max_page_bytes: int = 20 * 1024 * 1024
+    timeout_s: float = 60.0
+    wall_clock_s: float = 3600.0
+
+
+@dataclass
+class CrawlSummary:
+    market: str
+    status: str  # ok, failed, timeout
+    pages: int = 0
+    warc_path: str | None = None
+    failures: list[dict] = field(default_factory=list)
+    finish_reason: str | None = None
+    error: str | None = None
+
+
+def check_safe(spec: CrawlSpec) -> None:
+    if is_onion(spec.start_url) and not spec.proxy:
+        raise CrawlRefused(
+            f"refusing to crawl {spec.start_url}: .onion sources need a Tor proxy ([proxy] http in the config)"
+        )
+
+
+def scrapy_settings(spec: CrawlSpec) -> dict:
+    host = urlsplit(spec.start_url).hostname or ""
+    local = spec.start_url.startswith("file:") or host in ("127.0.0.1", "localhost", "::1")
+    return {
+        **BASE_SETTINGS,
+        "ONIONWATCH_WARC_PATH": spec.warc_path,
+        "ONIONWATCH_HTTP_PROXY": spec.proxy,
+        "DEPTH_LIMIT": spec.max_depth,
+        "CLOSESPIDER_PAGECOUNT": spec.max_pages,
+        "DOWNLOAD_MAXSIZE": spec.max_page_bytes,
+        "DOWNLOAD_WARNSIZE": 0,
+        "DOWNLOAD_TIMEOUT": spec.timeout_s,
+        # Politeness towards a live market; a local mirror has nobody to be polite to.
+        "AUTOTHROTTLE_ENABLED": not local,
+        "AUTOTHROTTLE_START_DELAY": 2.0,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
+    }
+
+
+def crawl(spec: CrawlSpec) -> CrawlSummary:
+    """Crawl in a child process; never raises for a failed crawl, returns its summary instead."""
+    check_safe(spec)
+    Path(spec.warc_path).parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="onionwatch-crawl-") as scratch:
+        spec_file = Path(scratch) / "spec.json"
+        summary_file = Path(scratch) / "summary.json"
+        spec_file.write_text(json.dumps(asdict(spec)), encoding="utf-8")
+        try:
+            child = subprocess.run(
+                [sys.executable, "-m", "crawlers.runner", str(spec_file), str(summary_file)],
+                capture_output=True, text=True, timeout=spec.wall_clock_s,
+            )
+        except subprocess.TimeoutExpired:
+            return CrawlSummary(spec.market, "timeout", warc_path=spec.warc_path,
+                                error=f"crawl exceeded its wall-clock limit of {spec.wall_clock_s:g}s")
+        if child.returncode != 0 or not summary_file.exists():
+            last = (child.stderr.strip().splitlines() or ["no output"])[-1]
+            return CrawlSummary(spec.market, "failed", warc_path=spec.warc_path,
+                                error=f"crawl process exited with {child.returncode}: {last}")
+        return CrawlSummary(**json.loads(summary_file.read_text(encoding="utf-8")))
+
+
+def main(argv: list[str]) -> int:
+    from scrapy.crawler import CrawlerProcess
+
+    from crawlers.spiders.mirror import MirrorSpider
+
+    spec = CrawlSpec(**json.loads(Path(argv[0]).read_text(encoding="utf-8")))
+    summary_path = Path(argv[1])
+    check_safe(spec)
+    process = CrawlerProcess(settings=scrapy_settings(spec), install_root_handler=True)
+    crawler = process.create_crawler(MirrorSpider)
+    process.crawl(crawler, start_url=spec.start_url, market=spec.market)
+    process.start()
+    stats = crawler.stats.get_stats()
+    summary = CrawlSummary(
+        market=spec.market,
+        status="ok",
+        pages=stats.get("item_scraped_count", 0),
+        warc_path=spec.warc_path,
+        failures=crawler.spider.failures,
+        finish_reason=stats.get("finish_reason"),
+    )
+    summary_path.write_text(json.dumps(asdict(summary)), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,26 @@
+"""Scrapy settings shared by every onionwatch crawl; per-run values are added by the runner."""
+from __future__ import annotations
+
+# What Tor Browser sends: a crawler that looks like one browser among many.
+TOR_BROWSER_USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+BASE_SETTINGS = {
+    "BOT_NAME": "onionwatch",
+    "USER_AGENT": TOR_BROWSER_USER_AGENT,
+    "ROBOTSTXT_OBEY": False,  # hidden markets have none; mirrors are ours to read
+    "COOKIES_ENABLED": True,
+    "CONCURRENT_REQUESTS": 8,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
+    "RETRY_ENABLED": True,
+    "RETRY_TIMES": 3,
+    "REDIRECT_MAX_TIMES": 5,
+    "TELNETCONSOLE_ENABLED": False,
+    "LOG_LEVEL": "WARNING",
+    "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+    "DOWNLOADER_MIDDLEWARES": {
+        "crawlers.middlewares.onion_guard.OnionGuardMiddleware": 50,
+    },
+    "ITEM_PIPELINES": {
+        "crawlers.pipelines.warc_capture.WarcCapturePipeline": 100,
+    },
+}

@@ -1,0 +1,72 @@
+"""MirrorSpider: walks one market from its start page, never leaving it, and yields every page.
+
+The spider only navigates (category, pagination, listing and vendor links);
+field extraction is the page objects' job, later, from the captures.
+"""
+from __future__ import annotations
+
+import posixpath
+from datetime import datetime, timezone
+from urllib.parse import urldefrag, urlsplit
+
+import scrapy
+from scrapy.http import HtmlResponse, TextResponse
+from scrapy.linkextractors import LinkExtractor
+
+from crawlers.items import CapturedPage
+
+# Links to these are never pages worth fetching.
+_SKIP_EXTENSIONS = ["png", "jpg", "jpeg", "gif", "webp", "svg", "ico", "css", "js", "zip", "pdf", "mp4", "woff", "woff2"]
+
+
+def mirror_scope(start_url: str) -> tuple[str, str]:
+    """(scheme://host, path prefix) a link must share with the start page to stay in the mirror."""
+    parts = urlsplit(start_url)
+    prefix = posixpath.dirname(parts.path) + "/" if parts.scheme == "file" else "/"
+    return f"{parts.scheme}://{parts.netloc}", prefix
+
+
+class MirrorSpider(scrapy.Spider):
+    name = "mirror"
+
+    def __init__(self, start_url: str, market: str, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.start_urls = [start_url]
+        self.market = market
+        self.origin, self.prefix = mirror_scope(start_url)
+        self.links = LinkExtractor(deny_extensions=_SKIP_EXTENSIONS, tags=("a", "area"), attrs=("href",))
+        self.failures: list[dict] = []
+
+    async def start(self):
+        for url in self.start_urls:
+            yield scrapy.Request(url, callback=self.parse, errback=self.failed)
+
+    def in_scope(self, url: str) -> bool:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}" == self.origin and parts.path.startswith(self.prefix)
+
+    def parse(self, response):
+        yield CapturedPage(
+            url=response.url,
+            status=response.status,
+            body=response.body,
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, vs in response.headers.items() for v in vs],
+            request_headers=[
+                (k.decode("latin-1"), v.decode("latin-1")) for k, vs in response.request.headers.items() for v in vs
+            ],
+            captured_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            market=self.market,
+        )
+        if not isinstance(response, TextResponse):
+            # Saved pages without an extension come back untyped; read their links as HTML.
+            response = HtmlResponse(response.url, body=response.body, request=response.request)
+        for link in self.links.extract_links(response):
+            url = urldefrag(link.url).url
+            if self.in_scope(url):
+                yield response.follow(url, callback=self.parse, errback=self.failed)
+            else:
+                self.crawler.stats.inc_value("onionwatch/offsite_links")
+
+    def failed(self, failure):
+        request = failure.request
+        self.failures.append({"url": request.url, "error": failure.getErrorMessage() or failure.type.__name__})

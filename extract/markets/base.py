@@ -1,0 +1,84 @@
+"""Page objects: one class per market and kind of page holds all field extraction for it.
+
+A market module defines a ``Market`` subclass that recognises its pages from
+the page itself (saved pages often come without a URL) and picks the page
+object for each one; the page objects read fields. Spiders never do.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import ClassVar
+from urllib.parse import urljoin
+
+from lxml.cssselect import CSSSelector
+from lxml.html import HtmlElement
+
+from extract.document import Document, clean_text
+from extract.model import RawListing
+from extract.rates import page_rates
+
+
+@lru_cache(maxsize=1024)
+def css(selector: str) -> CSSSelector:
+    """Compiled CSS selectors, cached: translating CSS to XPath costs more than running it."""
+    return CSSSelector(selector, translator="html")
+
+
+def select(node: HtmlElement, selector: str) -> list[HtmlElement]:
+    return css(selector)(node)
+
+
+def select_one(node: HtmlElement, selector: str) -> HtmlElement | None:
+    found = css(selector)(node)
+    return found[0] if found else None
+
+
+def text(node: HtmlElement | None, selector: str | None = None) -> str | None:
+    """Collapsed text of ``node`` (or of its first match for ``selector``); None when absent or blank."""
+    if node is not None and selector is not None:
+        node = select_one(node, selector)
+    if node is None:
+        return None
+    return clean_text(node.text_content()) or None
+
+
+class MarketPage:
+    """Base page object: subclasses set ``page_type`` and override what their page shows."""
+
+    page_type: ClassVar[str] = "other"
+
+    def __init__(self, doc: Document, url: str | None = None):
+        self.doc = doc
+        self.root = doc.tree
+        self.url = url
+
+    def link(self, node: HtmlElement | None) -> str | None:
+        """The node's href, absolute when the page's own URL is known."""
+        if node is None or not node.get("href"):
+            return None
+        href = node.get("href").strip()
+        return urljoin(self.url, href) if self.url else href
+
+    def listings(self) -> list[RawListing]:
+        return []
+
+    def vendor(self) -> dict | None:
+        return None
+
+    def rates(self) -> dict[str, float]:
+        """USD per unit of the currencies whose rate the page prints (header tickers)."""
+        return page_rates(self.doc.text)
+
+
+class Market:
+    """A market known by its markup; ``page_for`` picks the page object for one of its pages."""
+
+    name: ClassVar[str]
+
+    @classmethod
+    def recognises(cls, doc: Document) -> bool:
+        raise NotImplementedError
+
+    @classmethod
+    def page_for(cls, doc: Document, url: str | None) -> MarketPage:
+        raise NotImplementedError

@@ -1,0 +1,161 @@
+"""Prices and quantities as markets print them, parsed into numbers with units.
+
+Both parsers return nothing rather than a guess: a price of 0, a negative or
+non-finite amount, or a title that states two different amounts yields None.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+# Fiat upper bound: anything above is a typo or a placeholder, not a price.
+MAX_AMOUNT = 1e9
+
+CRYPTO_CODES = frozenset({"BTC", "XMR", "LTC", "ETH", "USDT", "BCH", "DASH", "ZEC", "TRX"})
+
+_SYMBOLS = {
+    "$": "USD", "us$": "USD", "usd": "USD", "€": "EUR", "eur": "EUR", "£": "GBP", "gbp": "GBP",
+    "₽": "RUB", "руб": "RUB", "руб.": "RUB", "р.": "RUB", "р": "RUB", "rub": "RUB", "rur": "RUB",
+    "₸": "KZT", "тг": "KZT", "тг.": "KZT", "тенге": "KZT", "kzt": "KZT",
+    "сом": "KGS", "kgs": "KGS", "сомони": "TJS", "tjs": "TJS", "сум": "UZS", "uzs": "UZS",
+    "cad": "CAD", "aud": "AUD", "chf": "CHF",
+    "฿": "BTC", "btc": "BTC", "xbt": "BTC", "xmr": "XMR", "ltc": "LTC", "eth": "ETH",
+    "usdt": "USDT", "bch": "BCH", "dash": "DASH", "zec": "ZEC", "trx": "TRX",
+}
+_SYMBOL_ALT = "|".join(sorted((re.escape(s) for s in _SYMBOLS), key=len, reverse=True))
+# Digits with optional thousands groups (space, nbsp, thin space, comma, dot) and decimals.
+_NUMBER = r"\d{1,3}(?:[\u00a0\u202f\u2009 ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*"
+_PRICE_RE = re.compile(
+    rf"(?:(?<![\-−])(?P<pre>{_SYMBOL_ALT})\s?(?P<num1>{_NUMBER})(?!\s?(?:{_SYMBOL_ALT})(?![a-zа-я])))"
+    rf"|(?:(?<![\w.,\-−])(?P<num2>{_NUMBER})\s?(?P<post>{_SYMBOL_ALT})(?![a-zа-я])(?!\s?\d))",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Money:
+    amount: float
+    currency: str
+
+    def as_dict(self) -> dict:
+        return {"amount": self.amount, "currency": self.currency}
+
+
+def parse_number(text: str) -> float | None:
+    """Read a number written with any common thousands/decimal convention.
+
+    ``1,234.56`` ``1 234,56`` ``12 000`` ``0,5`` ``1.500.000`` -> float; None when unreadable.
+    """
+    cleaned = re.sub(r"[\s\u00a0\u202f\u2009]", "", text).strip(".,")
+    if not cleaned or not re.fullmatch(r"[\d.,]+", cleaned):
+        return None
+    if "," in cleaned and "." in cleaned:
+        decimal = "," if cleaned.rfind(",") > cleaned.rfind(".") else "."
+        thousands = "." if decimal == "," else ","
+        cleaned = cleaned.replace(thousands, "").replace(decimal, ".")
+    elif "," in cleaned:
+        groups = cleaned.split(",")
+        is_thousands = len(groups) > 2 or (len(groups[1]) == 3 and groups[0] not in ("", "0"))
+        cleaned = cleaned.replace(",", "") if is_thousands else cleaned.replace(",", ".")
+    elif cleaned.count(".") > 1:
+        cleaned = cleaned.replace(".", "")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def valid_amount(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value) or value <= 0 or value > MAX_AMOUNT:
+        return None
+    return value
+
+
+def currency_code(symbol: str) -> str | None:
+    return _SYMBOLS.get(symbol.strip().lower())
+
+
+def parse_prices(text: str) -> list[Money]:
+    """Every price in ``text``, in order: ``$120``, ``0.0021 BTC``, ``12 000 тенге``, ``€30``."""
+    found = []
+    for match in _PRICE_RE.finditer(text):
+        symbol = match.group("pre") or match.group("post")
+        number = match.group("num1") or match.group("num2")
+        code = currency_code(symbol)
+        amount = valid_amount(parse_number(number))
+        if code and amount is not None:
+            found.append(Money(round(amount, 8), code))
+    return found
+
+
+def parse_price(text: str) -> Money | None:
+    prices = parse_prices(text)
+    return prices[0] if prices else None
+
+
+@dataclass(frozen=True)
+class Quantity:
+    amount: float
+    unit: str  # g, kg, ml, l or unit, as the contract names them
+
+    @property
+    def base(self) -> tuple[float, str]:
+        """The amount in base units (g, ml, unit), for price per gram."""
+        if self.unit == "kg":
+            return self.amount * 1000, "g"
+        if self.unit == "l":
+            return self.amount * 1000, "ml"
+        return self.amount, self.unit
+
+
+_UNITS = {
+    "g": "g", "gr": "g", "grs": "g", "gram": "g", "grams": "g", "gramm": "g", "gramms": "g",
+    "г": "g", "гр": "g", "грамм": "g", "грамма": "g", "граммов": "g",
+    "kg": "kg", "kilo": "kg", "kilos": "kg", "кг": "kg",
+    "mg": "mg", "мг": "mg", "ug": "ug", "µg": "ug", "mcg": "ug", "мкг": "ug",
+    "ml": "ml", "мл": "ml", "l": "l", "litre": "l", "liter": "l", "литр": "l",
+    "oz": "oz", "ounce": "oz", "ounces": "oz", "lb": "lb", "lbs": "lb", "pound": "lb",
+    "tab": "unit", "tabs": "unit", "tablet": "unit", "tablets": "unit", "pill": "unit",
+    "pills": "unit", "cap": "unit", "caps": "unit", "capsule": "unit", "capsules": "unit",
+    "blotter": "unit", "blotters": "unit", "pcs": "unit", "pc": "unit", "piece": "unit",
+    "pieces": "unit", "units": "unit", "bars": "unit", "vials": "unit", "amps": "unit",
+    "шт": "unit", "штук": "unit", "таб": "unit", "табл": "unit", "марок": "unit", "марки": "unit",
+}
+_UNIT_ALT = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
+_QTY_RE = re.compile(
+    rf"(?<![\w.,])(?P<num>\d+(?:[.,]\d+)?)\s?(?P<unit>{_UNIT_ALT})(?![\w])", re.IGNORECASE
+)
+# "100 x 2mg", "10x", "x10" : a count of pieces
+_COUNT_RE = re.compile(r"(?<![\w.,])(?:(?P<a>\d+)\s?[xх×]\s?(?=\d|[a-zа-я])|[xх×]\s?(?P<b>\d+)(?![\w.,]))", re.IGNORECASE)
+_OZ_G = 28.3495
+_LB_G = 453.592
+
+
+def parse_quantity(text: str) -> Quantity | None:
+    """The single amount a title offers (``3.5g``, ``1 oz``, ``100 x 2mg``, ``10 tabs``, ``0,5 г``).
+
+    A dose strength (``2mg``) is not an amount on its own; a title naming two
+    different amounts (``1g - 5g``) is ambiguous and yields None.
+    """
+    amounts: set[tuple[float, str]] = {
+        (float(m.group("a") or m.group("b")), "unit") for m in _COUNT_RE.finditer(text)
+    }
+    amounts.discard((0.0, "unit"))
+    for match in _QTY_RE.finditer(text):
+        value = valid_amount(parse_number(match.group("num")))
+        if value is None:
+            continue
+        unit = _UNITS[match.group("unit").lower()]
+        if unit in ("mg", "ug"):
+            continue  # dose strength, not the amount sold
+        if unit == "oz":
+            value, unit = round(value * _OZ_G, 2), "g"
+        elif unit == "lb":
+            value, unit = round(value * _LB_G, 1), "g"
+        amounts.add((value, unit))
+    if len(amounts) == 1:
+        value, unit = amounts.pop()
+        return Quantity(value, unit)
+    return None

@@ -1,0 +1,62 @@
+"""One saved page in, one contract record out: decode, spot gates, pick the page object, normalise."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from extract.document import UnreadablePage, parse
+from extract.gates import gate_type
+from extract.generic import GenericPage
+from extract.markets import MARKETS, recognise
+from extract.model import PageResult
+from extract.normalise import normalise
+from extract.rates import RatesStore
+
+
+class UnknownMarket(ValueError):
+    pass
+
+
+def extract_page(
+    raw: bytes,
+    source: str,
+    url: str | None = None,
+    market: str | None = None,
+    generic: bool = False,
+    captured_at: datetime | None = None,
+    header_encoding: str | None = None,
+    rates: RatesStore | None = None,
+) -> PageResult:
+    """Extract one page. Never raises for a bad page: it comes back as ``page_type`` error.
+
+    ``market`` forces a market's page objects; ``generic`` forces the generic
+    extractor even where a market parser exists.
+    """
+    if market is not None and market not in MARKETS and not generic:
+        raise UnknownMarket(f"no parser for market {market!r} (known: {', '.join(sorted(MARKETS))})")
+    try:
+        doc = parse(raw, header_encoding)
+    except UnreadablePage as exc:
+        return PageResult(source=source, market=market, page_type="error", error=str(exc))
+    known = None if generic else (MARKETS[market] if market else recognise(doc))
+    gate = gate_type(doc)
+    if gate is not None:
+        return PageResult(source=source, market=known.name if known else market, page_type=gate, warnings=doc.warnings)
+    page = known.page_for(doc, url) if known else GenericPage(doc, url)
+    day = (captured_at or datetime.now(timezone.utc)).date() if captured_at else date.today()
+    on_page = page.rates()
+    listings = []
+    warnings = list(doc.warnings)
+    for raw_listing in page.listings():
+        listing = normalise(raw_listing, on_page, day, rates)
+        if listing is None:
+            warnings.append("an item without a title was skipped")
+            continue
+        listings.append(listing)
+    return PageResult(
+        source=source,
+        market=known.name if known else market,
+        page_type=page.page_type,
+        listings=listings,
+        vendor=page.vendor(),
+        warnings=warnings,
+    )

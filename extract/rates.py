@@ -1,0 +1,136 @@
+"""Converting a listing's price to US dollars at its capture date, from the best evidence.
+
+Order of evidence: the page itself (markets print "1 BTC = 10274 USD" in the
+header), then the rates store (nearest earlier rate on record). No rate known
+means no ``price_usd``: a missing value is honest, a guessed one misleads.
+"""
+from __future__ import annotations
+
+import csv
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from extract.measures import currency_code, parse_number, valid_amount
+
+_SYMBOL = r"[A-Za-z]{3,4}|[$€£₽₸฿]|руб\.?|тенге|тг\.?"
+# "1 BTC = 64,250.00 USD", "1 USD = 92,40 ₽", "BTC/USD: 64250", "1 BTC = $64,250"
+_RATE_RE = re.compile(
+    rf"(?:1\s*(?P<base>{_SYMBOL})\s*[=≈:]\s*(?P<pre>[$€£₽₸])?\s*(?P<value>\d[\d\s\u00a0.,]*\d|\d)\s*(?P<quote>{_SYMBOL})?)"
+    rf"|(?:(?P<base2>[A-Z]{{3,4}})\s*/\s*(?P<quote2>[A-Z]{{3}})\s*[:=]?\s*(?P<value2>\d[\d\s\u00a0.,]*\d))"
+)
+
+
+@dataclass(frozen=True)
+class Conversion:
+    usd: float
+    basis: str  # which rate was used, shown to analysts beside the converted price
+
+
+def page_rates(text: str) -> dict[str, float]:
+    """USD per unit of each currency that the page states a rate for (directly or via a cross rate)."""
+    pairs: list[tuple[str, str, float]] = []
+    for match in _RATE_RE.finditer(text):
+        if match.group("base"):
+            base = currency_code(match.group("base"))
+            quote_symbol = match.group("quote") or match.group("pre")
+            value = match.group("value")
+        else:
+            base = currency_code(match.group("base2"))
+            quote_symbol = match.group("quote2")
+            value = match.group("value2")
+        quote = currency_code(quote_symbol) if quote_symbol else None
+        amount = valid_amount(parse_number(value))
+        if base and quote and base != quote and amount:
+            pairs.append((base, quote, amount))
+    usd_per: dict[str, float] = {"USD": 1.0}
+    # Resolve cross rates (BTC in USD and BTC in RUB gives RUB in USD) until nothing changes.
+    changed = True
+    while changed:
+        changed = False
+        for base, quote, amount in pairs:
+            if quote in usd_per and base not in usd_per:
+                usd_per[base] = amount * usd_per[quote]
+                changed = True
+            elif base in usd_per and quote not in usd_per:
+                usd_per[quote] = usd_per[base] / amount
+                changed = True
+    del usd_per["USD"]
+    return usd_per
+
+
+class RatesStore:
+    """Daily USD rates per currency in SQLite; filled by import (offline) or update (online)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS rates (day TEXT NOT NULL, currency TEXT NOT NULL,"
+            " usd_per_unit REAL NOT NULL, source TEXT NOT NULL, PRIMARY KEY (day, currency))"
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+    def add(self, day: date, currency: str, usd_per_unit: float, source: str) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO rates VALUES (?, ?, ?, ?)",
+                (day.isoformat(), currency.upper(), usd_per_unit, source),
+            )
+
+    def import_csv(self, path: Path) -> int:
+        """Rows ``date,currency,usd_per_unit[,source]``; returns how many were stored."""
+        count = 0
+        with open(path, newline="", encoding="utf-8") as handle, self._db:
+            for row_number, row in enumerate(csv.DictReader(handle), start=2):
+                try:
+                    day = date.fromisoformat(row["date"])
+                    value = float(row["usd_per_unit"])
+                    currency = row["currency"].strip().upper()
+                except (KeyError, ValueError, AttributeError) as exc:
+                    raise ValueError(f"{path}:{row_number}: bad rate row ({exc})") from None
+                if valid_amount(value) is None:
+                    raise ValueError(f"{path}:{row_number}: rate must be positive, got {value}")
+                self._db.execute(
+                    "INSERT OR REPLACE INTO rates VALUES (?, ?, ?, ?)",
+                    (day.isoformat(), currency, value, row.get("source") or Path(path).name),
+                )
+                count += 1
+        return count
+
+    def lookup(self, currency: str, day: date) -> tuple[float, str] | None:
+        row = self._db.execute(
+            "SELECT usd_per_unit, day, source FROM rates WHERE currency = ? AND day <= ?"
+            " ORDER BY day DESC LIMIT 1",
+            (currency.upper(), day.isoformat()),
+        ).fetchone()
+        if row is None:
+            return None
+        return row[0], f"{row[2]} {currency.upper()} {row[1]}"
+
+
+def to_usd(
+    amount: float | None,
+    currency: str | None,
+    day: date,
+    on_page: dict[str, float],
+    store: RatesStore | None,
+) -> Conversion | None:
+    if amount is None or currency is None:
+        return None
+    if currency == "USD":
+        return Conversion(round(amount, 2), "as shown")
+    if currency in on_page:
+        rate = on_page[currency]
+        return Conversion(round(amount * rate, 2), f"page: 1 {currency} = {rate:.6g} USD")
+    if store is not None:
+        found = store.lookup(currency, day)
+        if found:
+            rate, basis = found
+            return Conversion(round(amount * rate, 2), f"rates: {basis}")
+    return None

@@ -1,0 +1,153 @@
+"""One TOML file configures onionwatch; every key has a default so the demo needs none.
+
+Example (``onionwatch.toml``)::
+
+    data_dir = "/var/lib/onionwatch"
+
+    [index]
+    backend = "embedded"          # or "elasticsearch"
+
+    [proxy]
+    http = "http://127.0.0.1:8118"  # privoxy in front of Tor; required for .onion
+
+    [[markets]]
+    name = "northwind"
+    source = "file:///srv/mirrors/northwind/index.html"
+    schedule = "interval:6h"
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SAMPLES_DIR = PROJECT_ROOT / "samples"
+DEFAULT_DATA_DIR = Path("onionwatch-data")
+
+
+class ConfigError(ValueError):
+    """The configuration file is unusable; the message says which key and why."""
+
+
+@dataclass(frozen=True)
+class MarketSource:
+    name: str
+    source: str
+    schedule: str | None = None
+    cookies: str | None = None
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    backend: str = "embedded"
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class CrawlLimits:
+    max_pages: int = 5000
+    max_depth: int = 8
+    max_page_bytes: int = 20 * 1024 * 1024
+    timeout_s: float = 60.0
+    wall_clock_s: float = 3600.0
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path = DEFAULT_DATA_DIR
+    markets: tuple[MarketSource, ...] = ()
+    index: IndexConfig = IndexConfig()
+    http_proxy: str | None = None
+    limits: CrawlLimits = CrawlLimits()
+    source_file: Path | None = None
+
+    @property
+    def captures_dir(self) -> Path:
+        return self.data_dir / "captures"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def rates_db(self) -> Path:
+        return self.data_dir / "rates.sqlite"
+
+    def market(self, name: str) -> MarketSource:
+        for market in self.markets:
+            if market.name == name:
+                return market
+        known = ", ".join(m.name for m in self.markets) or "none"
+        raise ConfigError(f"no market named {name!r} in the configuration (known: {known})")
+
+
+def sample_markets() -> tuple[MarketSource, ...]:
+    """The bundled fictional market mirrors, crawled when no markets are configured."""
+    markets = []
+    for site in sorted(SAMPLES_DIR.glob("*/site/index.html")):
+        markets.append(MarketSource(name=site.parent.parent.name, source=site.as_uri()))
+    return tuple(markets)
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Load ``path``, else ``$ONIONWATCH_CONFIG``, else ``./onionwatch.toml`` if present, else defaults.
+
+    ``$ONIONWATCH_DATA`` overrides the data folder either way, so tests and
+    one-off runs can point at a scratch folder.
+    """
+    chosen = path or os.environ.get("ONIONWATCH_CONFIG")
+    if chosen is None and Path("onionwatch.toml").is_file():
+        chosen = "onionwatch.toml"
+    raw: dict = {}
+    if chosen is not None:
+        try:
+            raw = tomllib.loads(Path(chosen).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file not found: {chosen}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{chosen}: not valid TOML: {exc}") from None
+    config = _from_dict(raw, Path(chosen) if chosen else None)
+    env_data = os.environ.get("ONIONWATCH_DATA")
+    if env_data:
+        config = replace(config, data_dir=Path(env_data))
+    return config
+
+
+def _from_dict(raw: dict, source_file: Path | None) -> Config:
+    where = str(source_file) if source_file else "configuration"
+    unknown = set(raw) - {"data_dir", "markets", "index", "proxy", "limits"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s): {', '.join(sorted(unknown))}")
+    markets = []
+    for position, entry in enumerate(raw.get("markets", [])):
+        if not isinstance(entry, dict) or "name" not in entry or "source" not in entry:
+            raise ConfigError(f"{where}: markets[{position}] needs 'name' and 'source'")
+        extra = set(entry) - {"name", "source", "schedule", "cookies"}
+        if extra:
+            raise ConfigError(f"{where}: markets[{position}] unknown key(s): {', '.join(sorted(extra))}")
+        markets.append(MarketSource(**entry))
+    names = [m.name for m in markets]
+    if len(names) != len(set(names)):
+        raise ConfigError(f"{where}: market names must be unique")
+    index_raw = raw.get("index", {})
+    backend = index_raw.get("backend", "embedded")
+    if backend not in ("embedded", "elasticsearch"):
+        raise ConfigError(f"{where}: index.backend must be 'embedded' or 'elasticsearch', not {backend!r}")
+    limits_raw = raw.get("limits", {})
+    try:
+        limits = CrawlLimits(**limits_raw)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: [limits]: {exc}") from None
+    data_dir = Path(raw["data_dir"]) if "data_dir" in raw else DEFAULT_DATA_DIR
+    if source_file is not None and not data_dir.is_absolute():
+        data_dir = source_file.parent / data_dir
+    return Config(
+        data_dir=data_dir,
+        markets=tuple(markets) or sample_markets(),
+        index=IndexConfig(backend=backend, url=index_raw.get("url")),
+        http_proxy=raw.get("proxy", {}).get("http"),
+        limits=limits,
+        source_file=source_file,
+    )
