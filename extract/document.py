@@ -33,7 +33,7 @@ class Document:
     def text(self) -> str:
         """Visible text, whitespace collapsed; computed once."""
         if self._text is None:
-            self._text = clean_text(self.tree.text_content())
+            self._text = visible_text(self.tree)
         return self._text
 
     @property
@@ -44,6 +44,14 @@ class Document:
 
 def clean_text(text: str | None) -> str:
     return re.sub(r"\s+", " ", text or "").strip()
+
+
+_VISIBLE = etree.XPath(".//text()[not(ancestor::script or ancestor::style)]")
+
+
+def visible_text(node) -> str:
+    """The node's text as a reader sees it: pieces from separate elements stay separate words."""
+    return clean_text(" ".join(_VISIBLE(node)))
 
 
 def _declared_encoding(raw: bytes, header_encoding: str | None) -> str | None:

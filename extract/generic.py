@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from lxml.html import HtmlElement
 
-from extract.document import clean_text
+from extract.document import visible_text
 from extract.markets.base import MarketPage, text
 from extract.measures import parse_prices
 from extract.model import RawListing
@@ -47,7 +47,7 @@ def _signature(node: HtmlElement) -> tuple:
 
 
 def _is_card(node: HtmlElement) -> bool:
-    content = node.text_content()
+    content = visible_text(node)
     if len(content) > _CARD_MAX_TEXT or not _PRICE_HINT.search(content):
         return False
     links = node.findall(".//a[@href]")
@@ -96,16 +96,16 @@ def _item_link(card: HtmlElement) -> HtmlElement | None:
     """The link that names the item: longest text among links that do not point at a vendor."""
     candidates = [
         a for a in card.iterfind(".//a[@href]")
-        if clean_text(a.text_content()) and not _VENDOR_HREF.search(a.get("href", ""))
+        if visible_text(a) and not _VENDOR_HREF.search(a.get("href", ""))
     ]
-    return max(candidates, key=lambda a: len(clean_text(a.text_content())), default=None)
+    return max(candidates, key=lambda a: len(visible_text(a)), default=None)
 
 
 def _vendor_of(card: HtmlElement) -> str | None:
     for link in card.iterfind(".//a[@href]"):
-        if _VENDOR_HREF.search(link.get("href", "")) and clean_text(link.text_content()):
-            return clean_text(link.text_content())
-    match = re.search(r"(?:sold by|vendor|seller|by)\s*:?\s*([\w.\-]{3,40})", clean_text(card.text_content()), re.IGNORECASE)
+        if _VENDOR_HREF.search(link.get("href", "")) and visible_text(link):
+            return visible_text(link)
+    match = re.search(r"(?:sold by|vendor|seller|by)\s*:?\s*([\w.\-]{3,40})", visible_text(card), re.IGNORECASE)
     return match.group(1) if match else None
 
 
@@ -124,13 +124,13 @@ def _labelled_fields(root: HtmlElement) -> dict[str, str]:
     """Label -> value pairs from table rows, definition lists, and "Label: value" text."""
     pairs: list[tuple[str, str]] = []
     for row in root.iter("tr"):
-        cells = [clean_text(cell.text_content()) for cell in row if cell.tag in ("th", "td")]
+        cells = [visible_text(cell) for cell in row if cell.tag in ("th", "td")]
         if len(cells) >= 2:
             pairs.append((cells[0], cells[1]))
     for term in root.iter("dt"):
         definition = term.getnext()
         if definition is not None and definition.tag == "dd":
-            pairs.append((clean_text(term.text_content()), clean_text(definition.text_content())))
+            pairs.append((visible_text(term), visible_text(definition)))
     fields: dict[str, str] = {}
     for label, value in pairs:
         label = label.rstrip(":").strip()
@@ -138,7 +138,7 @@ def _labelled_fields(root: HtmlElement) -> dict[str, str]:
             if pattern.match(label) and value:
                 fields.setdefault(key, value)
                 break
-    for key, value in _inline_fields(clean_text(root.text_content())).items():
+    for key, value in _inline_fields(visible_text(root)).items():
         fields.setdefault(key, value)
     return fields
 
@@ -180,16 +180,16 @@ class GenericPage(MarketPage):
 
     def _card_listing(self, card: HtmlElement) -> RawListing | None:
         link = _item_link(card)
-        heading = next((clean_text(h.text_content()) for h in card.iter("h1", "h2", "h3", "h4", "h5")), None)
-        title = heading or (clean_text(link.text_content()) if link is not None else None)
+        heading = next((visible_text(h) for h in card.iter("h1", "h2", "h3", "h4", "h5")), None)
+        title = heading or (visible_text(link) if link is not None else None)
         if not title:
             return None
-        fields = _inline_fields(clean_text(card.text_content()))
+        fields = _inline_fields(visible_text(card))
         return RawListing(
             title=title,
             url=self.link(link),
             vendor=_vendor_of(card),
-            prices=parse_prices(clean_text(card.text_content())),
+            prices=parse_prices(visible_text(card)),
             ships_from=_country_or_none(fields.get("ships_from")),
             ships_to=fields.get("ships_to"),
             city=fields.get("city"),

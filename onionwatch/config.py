@@ -5,7 +5,7 @@ Example (``onionwatch.toml``)::
     data_dir = "/var/lib/onionwatch"
 
     [index]
-    backend = "embedded"          # or "elasticsearch"
+    backend = "embedded"
 
     [proxy]
     http = "http://127.0.0.1:8118"  # privoxy in front of Tor; required for .onion
@@ -25,6 +25,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = PROJECT_ROOT / "samples"
 DEFAULT_DATA_DIR = Path("onionwatch-data")
+INDEX_BACKENDS = ("embedded",)
 
 
 class ConfigError(ValueError):
@@ -110,9 +111,8 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
             raise ConfigError(f"{chosen}: not valid TOML: {exc}") from None
     config = _from_dict(raw, Path(chosen) if chosen else None)
     env_data = os.environ.get("ONIONWATCH_DATA")
-    if env_data:
-        config = replace(config, data_dir=Path(env_data))
-    return config
+    # Absolute, so capture paths recorded in the index stay valid from any folder.
+    return replace(config, data_dir=Path(env_data or config.data_dir).resolve())
 
 
 def _from_dict(raw: dict, source_file: Path | None) -> Config:
@@ -133,8 +133,8 @@ def _from_dict(raw: dict, source_file: Path | None) -> Config:
         raise ConfigError(f"{where}: market names must be unique")
     index_raw = raw.get("index", {})
     backend = index_raw.get("backend", "embedded")
-    if backend not in ("embedded", "elasticsearch"):
-        raise ConfigError(f"{where}: index.backend must be 'embedded' or 'elasticsearch', not {backend!r}")
+    if backend not in INDEX_BACKENDS:
+        raise ConfigError(f"{where}: index.backend must be one of {', '.join(INDEX_BACKENDS)}, not {backend!r}")
     limits_raw = raw.get("limits", {})
     try:
         limits = CrawlLimits(**limits_raw)

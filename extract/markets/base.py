@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 from lxml.cssselect import CSSSelector
 from lxml.html import HtmlElement
 
-from extract.document import Document, clean_text
+from extract.document import Document, visible_text
 from extract.model import RawListing
 from extract.rates import page_rates
 
@@ -39,7 +39,7 @@ def text(node: HtmlElement | None, selector: str | None = None) -> str | None:
         node = select_one(node, selector)
     if node is None:
         return None
-    return clean_text(node.text_content()) or None
+    return visible_text(node) or None
 
 
 class MarketPage:

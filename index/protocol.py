@@ -1,0 +1,25 @@
+"""The one interface every index backend offers; the rest of onionwatch sees only this."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Protocol
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[dict] = field(default_factory=list)
+
+
+class ListingIndex(Protocol):
+    def upsert(self, listings: Iterable[dict]) -> int:
+        """Store listings by their ``listing_id``; an id seen before is replaced, never duplicated."""
+
+    def search(self, query: str, limit: int = 20) -> SearchResult:
+        """Listings matching the query language of ``index.query``, best first."""
+
+    def count(self) -> int:
+        """How many listings the index holds."""
+
+    def close(self) -> None:
+        ...

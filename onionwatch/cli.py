@@ -1,0 +1,239 @@
+"""The ``onionwatch`` command. Every subcommand has --help with an example."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+from onionwatch.config import ConfigError, load_config
+
+
+def _command(subparsers, name: str, summary: str, example: str) -> argparse.ArgumentParser:
+    return subparsers.add_parser(
+        name, help=summary, description=summary,
+        epilog="example:\n" + textwrap.indent(example.strip(), "  "),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="onionwatch",
+        description="Darknet-marketplace monitoring: crawl market mirrors, extract listings, index, search.",
+        epilog="example:\n  onionwatch run && onionwatch search 'drug:cocaine'",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", help="TOML configuration file (default: $ONIONWATCH_CONFIG or ./onionwatch.toml)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = _command(sub, "run", "Crawl, extract and index every configured market once, then show what was found.",
+                   "onionwatch run                 # the bundled sample markets, embedded index\n"
+                   "onionwatch run --market tayga  # one configured market")
+    run.add_argument("--market", action="append", help="only this market (repeatable)")
+    run.set_defaults(handler=cmd_run)
+
+    extract = _command(sub, "extract", "Extract listings from saved pages (files or folders) without indexing.",
+                       "onionwatch extract --jsonl saved/market/ > listings.jsonl\n"
+                       "onionwatch extract --generic page.html")
+    extract.add_argument("paths", nargs="+", metavar="PATH", help="saved page or folder of pages")
+    extract.add_argument("--jsonl", action="store_true", help="one JSON object per page (the extraction contract)")
+    extract.add_argument("--market", help="force this market's parser")
+    extract.add_argument("--generic", action="store_true", help="force the generic extractor even for known markets")
+    extract.set_defaults(handler=cmd_extract)
+
+    search = _command(sub, "search", "Search indexed listings: free text plus field filters.",
+                      "onionwatch search 'drug:mephedrone city:Алматы'\n"
+                      "onionwatch search '\"flake cocaine\" ships_from:NL' --json")
+    search.add_argument("query", help="free text, \"phrases\", and filters: "
+                                      "drug: drug_class: market: vendor: city: district: ships_from: ships_to: currency: dead_drop:")
+    search.add_argument("--limit", type=int, default=20, help="most hits to show (default 20)")
+    search.add_argument("--json", action="store_true", help="JSON lines, one listing each, for machines")
+    search.set_defaults(handler=cmd_search)
+
+    replay = _command(sub, "replay", "Re-extract captured WARC files with the current extractor and index them.",
+                      "onionwatch replay --market northwind onionwatch-data/captures/northwind/2026-11-28/*.warc.gz")
+    replay.add_argument("warcs", nargs="+", metavar="WARC", help="capture files written by a crawl")
+    replay.add_argument("--market", required=True, help="market the captures belong to")
+    replay.add_argument("--root", help="URL the market's pages live under (default: that market's configured source)")
+    replay.set_defaults(handler=cmd_replay)
+
+    schedule = _command(sub, "schedule", "Run markets on their schedules, unattended (APScheduler).",
+                        "onionwatch schedule list\n"
+                        "onionwatch --config /etc/onionwatch.toml schedule start   # foreground, for systemd")
+    schedule.add_argument("action", choices=["start", "list"], help="start: run in the foreground; list: show next runs")
+    schedule.set_defaults(handler=cmd_schedule)
+    return parser
+
+
+def _table(rows: list[dict], columns: list[tuple[str, str, int]]) -> str:
+    """A plain text table; columns are (key, heading, max width)."""
+    def cell(row, key, width):
+        value = row.get(key)
+        if isinstance(value, float):
+            value = f"{value:,.2f}"
+        value = "" if value is None else str(value)
+        return value if len(value) <= width else value[: width - 1] + "…"
+
+    widths = [max([len(heading)] + [len(cell(r, key, w)) for r in rows]) for key, heading, w in columns]
+    lines = ["  ".join(h.ljust(width) for (_, h, _), width in zip(columns, widths))]
+    lines.append("  ".join("-" * width for width in widths))
+    for row in rows:
+        lines.append("  ".join(cell(row, key, w).ljust(width) for (key, _, w), width in zip(columns, widths)))
+    return "\n".join(lines)
+
+
+LISTING_COLUMNS = [
+    ("market", "market", 12), ("title", "title", 40), ("vendor", "vendor", 16), ("price", "price", 12),
+    ("currency", "cur", 4), ("price_usd", "usd", 10), ("drug", "drug", 16), ("ships_from", "from", 4),
+    ("city", "city", 14), ("dead_drop", "drop", 7),
+]
+
+
+def cmd_run(args, config) -> int:
+    from index import open_index
+    from onionwatch.pipeline import run_all
+
+    if args.market:
+        from dataclasses import replace
+
+        config = replace(config, markets=tuple(config.market(name) for name in args.market))
+    index = open_index(config)
+    reports = run_all(config, index)
+    for report in reports:
+        errors = [p for p in report.problems if p.kind == "error"]
+        gates = [p for p in report.problems if p.kind == "gate"]
+        print(f"{report.market}: {report.status} — {report.pages} pages, {report.listings} listings, "
+              f"{report.indexed} indexed, {len(gates)} gate pages, {len(errors)} page errors")
+        if report.error:
+            print(f"  error: {report.error}")
+        for problem in report.problems:
+            if problem.kind != "gate":
+                print(f"  {problem.kind}: {problem.url}: {problem.message}")
+    print(f"\nIndex at {config.index_dir} holds {index.count()} listings.\n")
+    for report in reports:
+        result = index.search(f'market:"{report.market}"', limit=5)
+        if result.hits:
+            print(f"{report.market} ({result.total} listings, first {len(result.hits)}):")
+            print(_table(result.hits, LISTING_COLUMNS) + "\n")
+    print("Try: onionwatch search 'drug:cocaine'   or   onionwatch search 'city:Алматы'")
+    return 1 if any(r.status == "failed" for r in reports) else 0
+
+
+def _page_files(path: Path) -> list[tuple[str, Path]]:
+    if path.is_dir():
+        files = []
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            relative = file.relative_to(path)
+            if not any(part.startswith(".") for part in relative.parts):
+                files.append((os.path.join(str(path), str(relative)), file))
+        return files
+    return [(str(path), path)]
+
+
+def cmd_extract(args, config) -> int:
+    from extract.markets import MARKETS
+    from extract.page import extract_page
+
+    if args.market and args.market not in MARKETS:
+        print(f"onionwatch extract: no parser for market {args.market!r} (known: {', '.join(sorted(MARKETS))})",
+              file=sys.stderr)
+        return 2
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        print(f"onionwatch extract: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    for given in args.paths:
+        for source, file in _page_files(Path(given)):
+            try:
+                result = extract_page(file.read_bytes(), source=source, market=args.market, generic=args.generic)
+                record = result.as_dict()
+            except Exception as exc:  # a page must never stop the run; say what broke
+                record = {"source": source, "market": args.market, "page_type": "error", "listings": [],
+                          "vendor": None, "error": f"{type(exc).__name__}: {exc}", "warnings": []}
+            if args.jsonl:
+                print(json.dumps(record, ensure_ascii=False))
+            else:
+                detail = record.get("error") or f"{len(record['listings'])} listings"
+                print(f"{source}: {record['market'] or '?'} {record['page_type']} — {detail}")
+    return 0
+
+
+def cmd_search(args, config) -> int:
+    from index import open_index
+    from index.query import QuerySyntaxError
+
+    try:
+        result = open_index(config).search(args.query, limit=args.limit)
+    except QuerySyntaxError as exc:
+        print(f"onionwatch search: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        for hit in result.hits:
+            print(json.dumps(hit, ensure_ascii=False))
+        return 0
+    print(f"{result.total} listings match; showing {len(result.hits)}.")
+    if result.hits:
+        print(_table(result.hits, LISTING_COLUMNS))
+    return 0
+
+
+def cmd_replay(args, config) -> int:
+    from extract.rates import RatesStore
+    from index import open_index
+    from onionwatch.pipeline import MarketReport, ingest_warc, source_root
+
+    root = args.root or source_root(config.market(args.market).source)
+    index = open_index(config)
+    rates = RatesStore(config.rates_db)
+    status = 0
+    try:
+        for warc in args.warcs:
+            report = MarketReport(market=args.market, warc_path=warc)
+            ingest_warc(Path(warc), args.market, root, index, rates, report, config.data_dir / "pending")
+            print(f"{warc}: {report.pages} pages, {report.listings} listings, {report.indexed} indexed")
+            if report.error:
+                print(f"  error: {report.error}")
+                status = 1
+    finally:
+        rates.close()
+    return status
+
+
+def cmd_schedule(args, config) -> int:
+    import logging
+
+    from scheduler import build_scheduler, scheduled_markets
+
+    if not scheduled_markets(config):
+        print("onionwatch schedule: no market has a 'schedule' in the configuration "
+              "(e.g. schedule = \"interval:6h\" or \"cron:0 */6 * * *\")", file=sys.stderr)
+        return 2
+    if args.action == "list":
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        preview = build_scheduler(config, BackgroundScheduler(timezone="UTC"))
+        preview.start(paused=True)
+        for job in preview.get_jobs():
+            print(f"{job.id}: next run {job.next_run_time:%Y-%m-%d %H:%M:%S %Z} ({job.trigger})")
+        preview.shutdown(wait=False)
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    build_scheduler(config).start()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        return args.handler(args, config)
+    except ConfigError as exc:
+        print(f"onionwatch: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
