@@ -82,8 +82,9 @@ def test_extract_refuses_unknown_market_and_missing_path(tmp_path):
 def test_readme_opens_with_two_commands_and_ci_runs_the_test_one():
     root = Path(__file__).resolve().parent.parent
     readme = (root / "README.md").read_text(encoding="utf-8")
-    blocks = readme.split("```")
-    commands = [line.strip() for line in blocks[1].strip().splitlines() if line.strip() and not line.startswith("#")]
+    first_block = readme.split("```")[1].split("\n", 1)[1]  # after the language tag
+    assert readme.lstrip().startswith("# onionwatch\n\n```")  # the README opens with it
+    commands = [line.strip() for line in first_block.splitlines() if line.strip()]
     assert len(commands) == 2
     assert "onionwatch run" in commands[0]
     assert commands[1] in (root / ".ci" / "run").read_text(encoding="utf-8")
