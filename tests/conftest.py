@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from functools import partial
+from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -20,21 +20,32 @@ def make_config(tmp_path):
     return make
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
+@dataclass
+class LocalSite:
+    url: str
+    requests: list[str] = field(default_factory=list)  # "METHOD path", in arrival order
 
 
 @pytest.fixture
 def http_mirror():
-    """Serve a folder on 127.0.0.1 (a local HTTP mirror); yields a function folder -> base URL."""
+    """Serve a folder on 127.0.0.1 (a local HTTP mirror) and record every request it gets."""
     servers = []
 
-    def serve(folder: Path) -> str:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(folder)))
+    def serve(folder: Path) -> LocalSite:
+        site = LocalSite("")
+
+        class Handler(SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, directory=str(folder), **kwargs)
+
+            def log_message(self, format, *args):
+                site.requests.append(f"{self.command} {self.path}")
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/"
+        site.url = f"http://127.0.0.1:{server.server_address[1]}/"
+        return site
 
     yield serve
     for server in servers:

@@ -64,3 +64,22 @@ def test_captures_hold_every_page_with_its_sha256(make_config):
     hit = open_index(config).search("city:Омск drug:amphetamine").hits[0]
     assert hit["capture"]["warc_file"] == report.warc_path
     assert hit["capture"]["digest"] in {p.digest for p in pages}
+
+
+def test_crawl_never_leaves_the_mirror(make_config, copied_site, http_mirror, tmp_path):
+    """Links to another host and to files outside the mirror folder are never fetched."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "secret.html").write_text("<html><body>outside</body></html>")
+    other_host = http_mirror(elsewhere)
+    site = copied_site("tortuga")
+    index_page = site / "index.html"
+    links = f'<a href="{other_host.url}secret.html">x</a> <a href="{(elsewhere / "secret.html").as_uri()}">y</a>'
+    index_page.write_text(index_page.read_text(encoding="utf-8").replace("</footer>", links + "</footer>"))
+    source = MarketSource("tortuga", index_page.as_uri())
+    config = make_config(source)
+    report = run_market(config, source, open_index(config), rates=None)
+    urls = [page.url for page in read_pages(report.warc_path)]
+    assert len(urls) == len(expected("tortuga")["pages"])
+    assert all(url.startswith(site.as_uri()) for url in urls)
+    assert other_host.requests == []

@@ -44,10 +44,12 @@ def test_every_sample_page_has_its_expected_type_and_vendor(market):
 
 @pytest.mark.parametrize("market", SAMPLE_MARKETS)
 def test_http_mirror_gives_the_same_listings(market, make_config, http_mirror):
-    base = http_mirror(site_dir(market))
+    mirror = http_mirror(site_dir(market))
+    base = mirror.url
     source = MarketSource(market, base + "index.html")
     config = make_config(source)
     index = open_index(config)
     report = run_market(config, source, index, rates=None)
     assert report.status in ("ok", "degraded"), report.error
     assert_matches_golden(index.search(f"market:{market}", limit=100).hits, expected(market), base)
+    assert len(mirror.requests) == len(expected(market)["pages"])
