@@ -147,6 +147,21 @@ def _country_or_none(value: str | None) -> str | None:
     return value if value and country_code(value) else None
 
 
+def _from_fields(title: str, url: str | None, vendor: str | None, prices: list, fields: dict[str, str]) -> RawListing:
+    return RawListing(
+        title=title,
+        url=url,
+        vendor=vendor,
+        prices=prices,
+        ships_from=_country_or_none(fields.get("ships_from")),
+        ships_to=fields.get("ships_to"),
+        city=fields.get("city"),
+        district=fields.get("district"),
+        dead_drop=fields.get("dead_drop"),
+        quantity_text=fields.get("quantity"),
+    )
+
+
 class GenericPage(MarketPage):
     """Reads any market page with layout-independent rules."""
 
@@ -184,35 +199,14 @@ class GenericPage(MarketPage):
         title = heading or (visible_text(link) if link is not None else None)
         if not title:
             return None
-        fields = _inline_fields(visible_text(card))
-        return RawListing(
-            title=title,
-            url=self.link(link),
-            vendor=_vendor_of(card),
-            prices=parse_prices(visible_text(card)),
-            ships_from=_country_or_none(fields.get("ships_from")),
-            ships_to=fields.get("ships_to"),
-            city=fields.get("city"),
-            district=fields.get("district"),
-            dead_drop=fields.get("dead_drop"),
-            quantity_text=fields.get("quantity"),
-        )
+        text_value = visible_text(card)
+        return _from_fields(title, self.link(link), _vendor_of(card), parse_prices(text_value), _inline_fields(text_value))
 
     def _detail_listing(self) -> RawListing:
         fields = _labelled_fields(self.root)
-        price_text = fields.get("price") or self.doc.text
-        return RawListing(
-            title=self.heading,
-            url=self.url,
-            vendor=fields.get("vendor", "").split("(")[0].strip() or None,
-            prices=parse_prices(price_text),
-            ships_from=_country_or_none(fields.get("ships_from")),
-            ships_to=fields.get("ships_to"),
-            city=fields.get("city"),
-            district=fields.get("district"),
-            dead_drop=fields.get("dead_drop"),
-            quantity_text=fields.get("quantity"),
-        )
+        vendor = fields.get("vendor", "").split("(")[0].strip() or None
+        prices = parse_prices(fields.get("price") or self.doc.text)
+        return _from_fields(self.heading, self.url, vendor, prices, fields)
 
     def vendor(self) -> dict | None:
         if self.page_type != "vendor":
