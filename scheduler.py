@@ -17,10 +17,9 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from extract.rates import RatesStore
 from index import open_index
 from onionwatch.config import Config, ConfigError, MarketSource
-from onionwatch.pipeline import MarketReport, run_market
+from onionwatch.pipeline import MarketReport, Sinks, run_market
 
 logger = logging.getLogger("onionwatch.scheduler")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -53,12 +52,12 @@ class MarketRunner:
 
     def __call__(self, market_name: str) -> MarketReport:
         market = self.config.market(market_name)
-        rates = RatesStore(self.config.rates_db)
-        try:
-            with self._turn:
-                report = run_market(self.config, market, self.index, rates)
-        finally:
-            rates.close()
+        with self._turn:
+            sinks = Sinks.open(self.config, self.index)
+            try:
+                report = run_market(self.config, market, sinks)
+            finally:
+                sinks.close()
         logger.info("%s: %s, %d pages, %d listings indexed", market.name, report.status, report.pages, report.indexed)
         return report
 

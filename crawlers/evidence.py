@@ -53,7 +53,15 @@ def _reason(status: int) -> str:
 def write_page(writer: WARCWriter, page: CapturedPage) -> None:
     warc_headers = {"WARC-Date": page.captured_at, MARKET_HEADER: page.market}
     content_type = dict((k.lower(), v) for k, v in page.headers).get("content-type", "text/html")
-    if page.url.startswith(("http://", "https://")):
+    if page.refers_to_date:
+        # Unchanged since an earlier capture: record that it was seen, not the bytes again.
+        revisit = writer.create_revisit_record(
+            page.url, sha256_digest(page.body), page.url, page.refers_to_date,
+            http_headers=StatusAndHeaders(f"{page.status} {_reason(page.status)}", page.headers, protocol="HTTP/1.1"),
+            warc_headers_dict=dict(warc_headers),
+        )
+        writer.write_record(revisit)
+    elif page.url.startswith(("http://", "https://")):
         parts = urlsplit(page.url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         request = writer.create_warc_record(
@@ -89,18 +97,19 @@ class StoredPage:
     warc_file: str
     offset: int
     digest: str
+    revisit: bool = False  # seen unchanged; the body lies in an earlier capture
 
 
 def read_pages(path: Path) -> Iterator[StoredPage]:
-    """Every captured page (response or resource record) in a WARC file, in order."""
+    """Every captured page (response, resource or revisit record) in a WARC file, in order."""
     with open(path, "rb") as handle:
         records = ArchiveIterator(handle)
         for record in records:
-            if record.rec_type not in ("response", "resource"):
+            if record.rec_type not in ("response", "resource", "revisit"):
                 continue
             body = record.content_stream().read()
             headers = record.rec_headers
-            if record.http_headers is not None and record.rec_type == "response":
+            if record.http_headers is not None and record.rec_type in ("response", "revisit"):
                 status = int(record.http_headers.get_statuscode() or 0)
                 content_type = record.http_headers.get_header("Content-Type")
             else:
@@ -116,4 +125,5 @@ def read_pages(path: Path) -> Iterator[StoredPage]:
                 warc_file=str(path),
                 offset=records.get_record_offset(),
                 digest=headers.get_header("WARC-Payload-Digest") or sha256_digest(body),
+                revisit=record.rec_type == "revisit",
             )

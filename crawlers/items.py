@@ -13,3 +13,5 @@ class CapturedPage:
     request_headers: list[tuple[str, str]] = field(default_factory=list)
     captured_at: str = ""  # ISO 8601, UTC
     market: str = ""
+    # Set when the page was re-validated from the HTTP cache (a 304): unchanged since that capture.
+    refers_to_date: str | None = None

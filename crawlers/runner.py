@@ -27,7 +27,11 @@ class CrawlSpec:
     market: str
     start_url: str
     warc_path: str
-    proxy: str | None = None
+    proxies: list[str] = field(default_factory=list)
+    cookies: dict[str, str] = field(default_factory=dict)
+    on_gate: str = "skip"
+    warc_source: str | None = None  # replay this capture file instead of fetching
+    http_cache_dir: str | None = None  # conditional re-fetches (ETag, Last-Modified) for live sites
     max_pages: int = 5000
     max_depth: int = 8
     max_page_bytes: int = 20 * 1024 * 1024
@@ -42,12 +46,17 @@ class CrawlSummary:
     pages: int = 0
     warc_path: str | None = None
     failures: list[dict] = field(default_factory=list)
+    gates: list[dict] = field(default_factory=list)
     finish_reason: str | None = None
     error: str | None = None
 
+    @property
+    def stopped_on_gate(self) -> bool:
+        return (self.finish_reason or "").startswith("gate:")
+
 
 def check_safe(spec: CrawlSpec) -> None:
-    if is_onion(spec.start_url) and not spec.proxy:
+    if is_onion(spec.start_url) and not spec.proxies and not spec.warc_source:
         raise CrawlRefused(
             f"refusing to crawl {spec.start_url}: .onion sources need a Tor proxy ([proxy] http in the config)"
         )
@@ -56,10 +65,11 @@ def check_safe(spec: CrawlSpec) -> None:
 def scrapy_settings(spec: CrawlSpec) -> dict:
     host = urlsplit(spec.start_url).hostname or ""
     local = spec.start_url.startswith("file:") or host in ("127.0.0.1", "localhost", "::1")
-    return {
+    settings = {
         **BASE_SETTINGS,
         "ONIONWATCH_WARC_PATH": spec.warc_path,
-        "ONIONWATCH_HTTP_PROXY": spec.proxy,
+        "ONIONWATCH_HTTP_PROXIES": spec.proxies,
+        "ONIONWATCH_WARC_SOURCE": spec.warc_source,
         "DEPTH_LIMIT": spec.max_depth,
         "CLOSESPIDER_PAGECOUNT": spec.max_pages,
         "DOWNLOAD_MAXSIZE": spec.max_page_bytes,
@@ -70,6 +80,17 @@ def scrapy_settings(spec: CrawlSpec) -> dict:
         "AUTOTHROTTLE_START_DELAY": 2.0,
         "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
     }
+    if spec.http_cache_dir and not spec.warc_source:
+        settings.update({
+            "HTTPCACHE_ENABLED": True,
+            "HTTPCACHE_DIR": spec.http_cache_dir,
+            "HTTPCACHE_POLICY": "scrapy.extensions.httpcache.RFC2616Policy",
+            "HTTPCACHE_STORAGE": "scrapy.extensions.httpcache.FilesystemCacheStorage",
+            "HTTPCACHE_ALWAYS_STORE": True,
+            # Always ask the server; a 304 costs no body and proves the page unchanged.
+            "DEFAULT_REQUEST_HEADERS": {**settings.get("DEFAULT_REQUEST_HEADERS", {}), "Cache-Control": "max-age=0"},
+        })
+    return settings
 
 
 def crawl(spec: CrawlSpec) -> CrawlSummary:
@@ -105,7 +126,7 @@ def main(argv: list[str]) -> int:
     check_safe(spec)
     process = CrawlerProcess(settings=scrapy_settings(spec), install_root_handler=True)
     crawler = process.create_crawler(MirrorSpider)
-    process.crawl(crawler, start_url=spec.start_url, market=spec.market)
+    process.crawl(crawler, start_url=spec.start_url, market=spec.market, on_gate=spec.on_gate, cookies=spec.cookies)
     process.start()
     stats = crawler.stats.get_stats()
     summary = CrawlSummary(
@@ -114,6 +135,7 @@ def main(argv: list[str]) -> int:
         pages=stats.get("item_scraped_count", 0),
         warc_path=spec.warc_path,
         failures=crawler.spider.failures,
+        gates=crawler.spider.gates,
         finish_reason=stats.get("finish_reason"),
     )
     summary_path.write_text(json.dumps(asdict(summary)), encoding="utf-8")

@@ -17,8 +17,16 @@ BASE_SETTINGS = {
     "TELNETCONSOLE_ENABLED": False,
     "LOG_LEVEL": "WARNING",
     "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+    "DEFAULT_REQUEST_HEADERS": {
+        "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "Accept-Language": "en-US,en;q=0.5",
+    },
     "DOWNLOADER_MIDDLEWARES": {
+        # Replay answers before anything could reach the network.
+        "crawlers.middlewares.warc_replay.WarcReplayMiddleware": 10,
         "crawlers.middlewares.onion_guard.OnionGuardMiddleware": 50,
+        "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+        "crawlers.middlewares.backoff_retry.BackoffRetryMiddleware": 550,
     },
     "ITEM_PIPELINES": {
         "crawlers.pipelines.warc_capture.WarcCapturePipeline": 100,

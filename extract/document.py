@@ -54,6 +54,12 @@ def visible_text(node) -> str:
     return clean_text(" ".join(_VISIBLE(node)))
 
 
+def charset_of(content_type: str | None) -> str | None:
+    """``text/html; charset=windows-1251`` -> ``windows-1251``."""
+    match = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", content_type or "", re.IGNORECASE)
+    return match.group(1) if match else None
+
+
 def _declared_encoding(raw: bytes, header_encoding: str | None) -> str | None:
     candidate = header_encoding
     if not candidate:

@@ -100,6 +100,16 @@ class EmbeddedIndex:
             return tantivy.Query.all_query()
         return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in must])
 
+    def get_many(self, listing_ids: Iterable[str]) -> dict[str, dict]:
+        ids = list(dict.fromkeys(listing_ids))
+        if not ids:
+            return {}
+        searcher = self.index.searcher()
+        query = tantivy.Query.term_set_query(self.schema, "listing_id", ids)
+        result = searcher.search(query, limit=len(ids), count=False)
+        docs = (json.loads(bytes(searcher.doc(address)["doc"][0])) for _score, address in result.hits)
+        return {doc["listing_id"]: doc for doc in docs}
+
     def search(self, query: str, limit: int = 20) -> SearchResult:
         parsed = parse_query(query)
         searcher = self.index.searcher()

@@ -15,6 +15,9 @@ class ListingIndex(Protocol):
     def upsert(self, listings: Iterable[dict]) -> int:
         """Store listings by their ``listing_id``; an id seen before is replaced, never duplicated."""
 
+    def get_many(self, listing_ids: Iterable[str]) -> dict[str, dict]:
+        """The stored listings with these ids (missing ids are left out)."""
+
     def search(self, query: str, limit: int = 20) -> SearchResult:
         """Listings matching the query language of ``index.query``, best first."""
 

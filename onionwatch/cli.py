@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "onionwatch replay --market northwind onionwatch-data/captures/northwind/2026-11-28/*.warc.gz")
     replay.add_argument("warcs", nargs="+", metavar="WARC", help="capture files written by a crawl")
     replay.add_argument("--market", required=True, help="market the captures belong to")
-    replay.add_argument("--root", help="URL the market's pages live under (default: that market's configured source)")
+    replay.add_argument("--root", help="URL the market's pages live under (default: the folder of the first page)")
     replay.set_defaults(handler=cmd_replay)
 
     schedule = _command(sub, "schedule", "Run markets on their schedules, unattended (APScheduler).",
@@ -105,8 +105,9 @@ def cmd_run(args, config) -> int:
     for report in reports:
         errors = [p for p in report.problems if p.kind == "error"]
         gates = [p for p in report.problems if p.kind == "gate"]
-        print(f"{report.market}: {report.status} — {report.pages} pages, {report.listings} listings, "
-              f"{report.indexed} indexed, {len(gates)} gate pages, {len(errors)} page errors")
+        changes = ", ".join(f"{report.changes[k]} {k}" for k in ("new", "changed", "unchanged", "gone"))
+        print(f"{report.market}: {report.status} — {report.pages} pages ({changes}), {report.listings} listings "
+              f"extracted, {report.indexed} indexed, {len(gates)} gate pages, {len(errors)} page errors")
         if report.error:
             print(f"  error: {report.error}")
         for problem in report.problems:
@@ -181,24 +182,22 @@ def cmd_search(args, config) -> int:
 
 
 def cmd_replay(args, config) -> int:
-    from extract.rates import RatesStore
     from index import open_index
-    from onionwatch.pipeline import MarketReport, ingest_warc, source_root
+    from onionwatch.pipeline import MarketReport, Sinks, ingest_warc, source_root, start_url_of
 
-    root = args.root or source_root(config.market(args.market).source)
-    index = open_index(config)
-    rates = RatesStore(config.rates_db)
+    sinks = Sinks.open(config, open_index(config), incremental=False)
     status = 0
     try:
         for warc in args.warcs:
+            root = args.root or source_root(start_url_of(f"warc:{Path(warc).resolve()}"))
             report = MarketReport(market=args.market, warc_path=warc)
-            ingest_warc(Path(warc), args.market, root, index, rates, report, config.data_dir / "pending")
+            ingest_warc(Path(warc), args.market, root, sinks, report)
             print(f"{warc}: {report.pages} pages, {report.listings} listings, {report.indexed} indexed")
             if report.error:
                 print(f"  error: {report.error}")
                 status = 1
     finally:
-        rates.close()
+        sinks.close()
     return status
 
 

@@ -8,7 +8,7 @@ Example (``onionwatch.toml``)::
     backend = "embedded"
 
     [proxy]
-    http = "http://127.0.0.1:8118"  # privoxy in front of Tor; required for .onion
+    http = "http://127.0.0.1:8118"  # privoxy in front of Tor; required for .onion; or a list
 
     [[markets]]
     name = "northwind"
@@ -32,12 +32,34 @@ class ConfigError(ValueError):
     """The configuration file is unusable; the message says which key and why."""
 
 
+GATE_POLICIES = ("stop", "skip")
+
+
 @dataclass(frozen=True)
 class MarketSource:
+    """Where a market's pages come from: ``file://`` or a path (a folder mirror),
+    ``http(s)://`` (a local mirror, or a live .onion market through Tor), or
+    ``warc:PATH`` (replay a capture file as if it were the site).
+
+    ``cookies``: a Netscape cookies.txt exported from Tor Browser, or a header
+    string ``name=value; name2=value2``. ``on_gate``: on a captcha or login
+    page, ``stop`` the crawl (the default for live sites) or ``skip`` the page
+    (the default for saved mirrors, which hold such pages as ordinary files).
+    """
+
     name: str
     source: str
     schedule: str | None = None
     cookies: str | None = None
+    on_gate: str | None = None
+
+    @property
+    def is_live(self) -> bool:
+        return self.source.startswith(("http://", "https://"))
+
+    @property
+    def gate_policy(self) -> str:
+        return self.on_gate or ("stop" if self.is_live else "skip")
 
 
 @dataclass(frozen=True)
@@ -60,7 +82,7 @@ class Config:
     data_dir: Path = DEFAULT_DATA_DIR
     markets: tuple[MarketSource, ...] = ()
     index: IndexConfig = IndexConfig()
-    http_proxy: str | None = None
+    http_proxies: tuple[str, ...] = ()
     limits: CrawlLimits = CrawlLimits()
     source_file: Path | None = None
 
@@ -73,6 +95,10 @@ class Config:
         return self.data_dir / "index"
 
     @property
+    def state_db(self) -> Path:
+        return self.data_dir / "state.sqlite"
+
+    @property
     def rates_db(self) -> Path:
         return self.data_dir / "rates.sqlite"
 
@@ -82,6 +108,23 @@ class Config:
                 return market
         known = ", ".join(m.name for m in self.markets) or "none"
         raise ConfigError(f"no market named {name!r} in the configuration (known: {known})")
+
+
+def normalise_source(source: str, base: Path, where: str) -> str:
+    """A configured source as a URL the crawler takes; paths become file:// URLs."""
+    if source.startswith(("http://", "https://", "file://")):
+        return source
+    if source.startswith("warc:"):
+        path = (base / source[len("warc:"):]).resolve()
+        if not path.is_file():
+            raise ConfigError(f"{where}: WARC file not found: {path}")
+        return f"warc:{path}"
+    path = (base / source).resolve()
+    if path.is_dir():
+        path = path / "index.html"
+    if not path.is_file():
+        raise ConfigError(f"{where}: source {source!r} is neither a URL nor an existing page or folder")
+    return path.as_uri()
 
 
 def sample_markets() -> tuple[MarketSource, ...]:
@@ -124,9 +167,15 @@ def _from_dict(raw: dict, source_file: Path | None) -> Config:
     for position, entry in enumerate(raw.get("markets", [])):
         if not isinstance(entry, dict) or "name" not in entry or "source" not in entry:
             raise ConfigError(f"{where}: markets[{position}] needs 'name' and 'source'")
-        extra = set(entry) - {"name", "source", "schedule", "cookies"}
+        extra = set(entry) - {"name", "source", "schedule", "cookies", "on_gate"}
         if extra:
             raise ConfigError(f"{where}: markets[{position}] unknown key(s): {', '.join(sorted(extra))}")
+        if entry.get("on_gate") not in (None, *GATE_POLICIES):
+            raise ConfigError(f"{where}: markets[{position}].on_gate must be 'stop' or 'skip'")
+        base = source_file.parent if source_file else Path.cwd()
+        entry = {**entry, "source": normalise_source(entry["source"], base, f"{where}: markets[{position}]")}
+        if entry.get("cookies") and "=" not in entry["cookies"]:
+            entry["cookies"] = str((base / entry["cookies"]).resolve())
         markets.append(MarketSource(**entry))
     names = [m.name for m in markets]
     if len(names) != len(set(names)):
@@ -140,6 +189,8 @@ def _from_dict(raw: dict, source_file: Path | None) -> Config:
         limits = CrawlLimits(**limits_raw)
     except TypeError as exc:
         raise ConfigError(f"{where}: [limits]: {exc}") from None
+    proxies = raw.get("proxy", {}).get("http") or ()
+    proxies = (proxies,) if isinstance(proxies, str) else tuple(proxies)
     data_dir = Path(raw["data_dir"]) if "data_dir" in raw else DEFAULT_DATA_DIR
     if source_file is not None and not data_dir.is_absolute():
         data_dir = source_file.parent / data_dir
@@ -147,7 +198,7 @@ def _from_dict(raw: dict, source_file: Path | None) -> Config:
         data_dir=data_dir,
         markets=tuple(markets) or sample_markets(),
         index=IndexConfig(backend=backend, url=index_raw.get("url")),
-        http_proxy=raw.get("proxy", {}).get("http"),
+        http_proxies=proxies,
         limits=limits,
         source_file=source_file,
     )

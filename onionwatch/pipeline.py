@@ -1,8 +1,9 @@
 """The main job: crawl each market into the capture store, extract from the captures, index.
 
 Extraction reads the WARC written by the crawl, never the live site, so the
-same code replays any past capture. Index writes that fail are spooled to
-``<data>/pending`` and replayed before the next run, so nothing is lost.
+same code replays any past capture. Pages whose content hash has not changed
+since the last run are not extracted again. Index writes that fail are
+spooled to ``<data>/pending`` and replayed before the next run.
 """
 from __future__ import annotations
 
@@ -10,19 +11,23 @@ import hashlib
 import json
 import posixpath
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from crawlers.evidence import read_pages, warc_path
+from crawlers.page_state import PageState
 from crawlers.runner import CrawlRefused, CrawlSpec, crawl
+from crawlers.session import SessionError, load_cookies
+from extract.document import charset_of
 from extract.page import extract_page
 from extract.rates import RatesStore
 from index.protocol import ListingIndex
 from onionwatch.config import Config, MarketSource
 
-# Fields a listing's own page states best; category cards may abbreviate them.
+# A listing's own page states its fields best; category cards may abbreviate them.
 _DETAIL_PAGE = "listing"
 
 
@@ -36,17 +41,39 @@ class PageProblem:
 @dataclass
 class MarketReport:
     market: str
-    status: str = "ok"  # ok, degraded (gate pages met), failed
+    status: str = "ok"  # ok; degraded: gate met, needs a new session; failed
     pages: int = 0
+    changes: Counter = field(default_factory=Counter)  # new, changed, unchanged, gone pages
     listings: int = 0
     indexed: int = 0
     warc_path: str | None = None
     problems: list[PageProblem] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
     error: str | None = None
 
 
-def listing_key(url: str | None, source_root: str) -> str | None:
-    """Where the listing lives within its market, the same across mirrors and captures."""
+@dataclass
+class Sinks:
+    """Where extracted listings go, and what a run remembers; shared by all markets of a run."""
+
+    index: ListingIndex
+    pending_dir: Path
+    rates: RatesStore | None = None
+    state: PageState | None = None  # None: extract every page (replays apply a new parser to all)
+
+    @classmethod
+    def open(cls, config: Config, index: ListingIndex, incremental: bool = True) -> "Sinks":
+        return cls(index=index, pending_dir=config.data_dir / "pending", rates=RatesStore(config.rates_db),
+                   state=PageState(config.state_db) if incremental else None)
+
+    def close(self) -> None:
+        for store in (self.rates, self.state):
+            if store is not None:
+                store.close()
+
+
+def page_key(url: str | None, source_root: str) -> str | None:
+    """Where a page lives within its market, the same across mirrors and captures."""
     if not url:
         return None
     if url.startswith(source_root):
@@ -56,7 +83,7 @@ def listing_key(url: str | None, source_root: str) -> str | None:
 
 
 def listing_id(market: str, listing: dict, source_root: str) -> str:
-    key = listing_key(listing.get("url"), source_root) or f"{listing.get('vendor')}\x1f{listing.get('title')}"
+    key = page_key(listing.get("url"), source_root) or f"{listing.get('vendor')}\x1f{listing.get('title')}"
     return hashlib.sha256(f"{market}\x1f{key}".encode("utf-8")).hexdigest()[:32]
 
 
@@ -68,62 +95,87 @@ def source_root(start_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/"
 
 
-def _merge(into: dict, new: dict, new_is_detail: bool) -> None:
+def _fill(into: dict, new: dict, override: bool) -> None:
     for key, value in new.items():
         if value in (None, "", []):
             continue
-        if into.get(key) in (None, "", []) or new_is_detail:
+        if override or into.get(key) in (None, "", []):
             into[key] = value
 
 
-def ingest_warc(
-    path: Path, market: str, root: str, index: ListingIndex, rates: RatesStore | None, report: MarketReport,
-    pending_dir: Path,
-) -> None:
-    """Extract every page in a capture file and index its listings (merged per listing id).
+def _over_stored(stored: dict, new: dict) -> dict:
+    """A re-extracted listing over its stored version: newer values win, but a
+    category card's abbreviated title never replaces the listing page's own."""
+    merged = dict(stored)
+    _fill(merged, new, override=True)
+    if new.get("page_type") != _DETAIL_PAGE and stored.get("page_type") == _DETAIL_PAGE:
+        for key in ("title", "page_type", "source_url", "capture"):
+            merged[key] = stored[key]
+    return merged
+
+
+def ingest_warc(path: Path, market: str, root: str, sinks: Sinks, report: MarketReport, complete: bool = False) -> None:
+    """Extract the pages of a capture file and index their listings, merged per listing id.
 
     Each page is recognised from its own markup, not from the configured market
     name: a market that changed its layout falls through to the generic extractor.
+    ``complete``: the crawl saw the whole market, so pages not in it are gone.
     """
+    known = sinks.state.known(market) if sinks.state else {}
+    seen: dict[str, str] = {}
     merged: dict[str, dict] = {}
     for page in read_pages(path):
         report.pages += 1
+        key = page_key(page.url, root)
+        seen[key] = page.digest
+        if sinks.state:
+            change = sinks.state.classify(known, key, page.digest)
+            report.changes[change] += 1
+            if change == "unchanged":
+                continue
+        if page.revisit:
+            continue  # nothing new to read; replays without state skip it too
         captured = datetime.fromisoformat(page.captured_at.replace("Z", "+00:00"))
-        result = extract_page(page.body, source=page.url, url=page.url, captured_at=captured, rates=rates)
+        result = extract_page(page.body, source=page.url, url=page.url, captured_at=captured, rates=sinks.rates,
+                              header_encoding=charset_of(page.content_type))
         if result.page_type == "error":
             report.problems.append(PageProblem(page.url, "error", result.error or "unreadable page"))
             continue
         if result.page_type in ("captcha", "login"):
             report.problems.append(PageProblem(page.url, "gate", f"{result.page_type} page"))
-            report.status = "degraded"
         for warning in result.warnings:
             report.problems.append(PageProblem(page.url, "warning", warning))
         for listing in result.listings:
             doc = listing.as_dict()
             identity = listing_id(market, doc, root)
-            is_detail = result.page_type == _DETAIL_PAGE
             doc.update(
                 listing_id=identity, market=market, captured_at=page.captured_at, source_url=page.url,
                 page_type=result.page_type,
                 capture={"warc_file": page.warc_file, "offset": page.offset, "digest": page.digest},
             )
             if identity in merged:
-                _merge(merged[identity], doc, is_detail)
+                _fill(merged[identity], doc, override=result.page_type == _DETAIL_PAGE)
             else:
                 merged[identity] = doc
-    report.listings = len(merged)
-    write_or_spool(index, list(merged.values()), pending_dir, report)
+    stored = sinks.index.get_many(merged) if merged else {}
+    docs = [_over_stored(stored[i], doc) if i in stored else doc for i, doc in merged.items()]
+    report.listings = len(docs)
+    if write_or_spool(sinks.index, docs, sinks.pending_dir, report) and sinks.state:
+        report.gone = sinks.state.commit_run(market, seen, datetime.now(timezone.utc).isoformat(), complete)
+        report.changes["gone"] = len(report.gone)
 
 
-def write_or_spool(index: ListingIndex, docs: list[dict], pending_dir: Path, report: MarketReport) -> None:
+def write_or_spool(index: ListingIndex, docs: list[dict], pending_dir: Path, report: MarketReport) -> bool:
     try:
         report.indexed = index.upsert(docs)
+        return True
     except Exception as exc:  # any backend failure: keep the batch for the next run
         pending_dir.mkdir(parents=True, exist_ok=True)
         spool = pending_dir / f"{report.market}-{uuid.uuid4().hex[:8]}.jsonl"
         spool.write_text("".join(json.dumps(doc, ensure_ascii=False) + "\n" for doc in docs), encoding="utf-8")
         report.status = "failed"
         report.error = f"index write failed ({exc}); {len(docs)} listings kept in {spool} for the next run"
+        return False
 
 
 def replay_pending(index: ListingIndex, pending_dir: Path) -> int:
@@ -136,34 +188,55 @@ def replay_pending(index: ListingIndex, pending_dir: Path) -> int:
     return replayed
 
 
-def run_market(config: Config, market: MarketSource, index: ListingIndex, rates: RatesStore | None) -> MarketReport:
+def start_url_of(source: str) -> str:
+    """Where a crawl starts: the source URL, or for a WARC source its first captured page."""
+    if source.startswith("warc:"):
+        first = next(read_pages(Path(source[len("warc:"):])), None)
+        if first is None:
+            raise CrawlRefused(f"{source}: the WARC file holds no pages")
+        return first.url
+    return source
+
+
+def run_market(config: Config, market: MarketSource, sinks: Sinks) -> MarketReport:
     started = datetime.now(timezone.utc)
     run_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
     path = warc_path(config.captures_dir, market.name, started, run_id)
     report = MarketReport(market=market.name, warc_path=str(path))
     limits = config.limits
     try:
+        start_url = start_url_of(market.source)
+        cookies = load_cookies(market.cookies, urlsplit(start_url).hostname or "")
         summary = crawl(CrawlSpec(
-            market=market.name, start_url=market.source, warc_path=str(path), proxy=config.http_proxy,
+            market=market.name, start_url=start_url, warc_path=str(path), proxies=list(config.http_proxies),
+            cookies=cookies, on_gate=market.gate_policy,
+            warc_source=market.source[len("warc:"):] if market.source.startswith("warc:") else None,
+            http_cache_dir=str(config.data_dir / "httpcache" / market.name) if market.is_live else None,
             max_pages=limits.max_pages, max_depth=limits.max_depth, max_page_bytes=limits.max_page_bytes,
             timeout_s=limits.timeout_s, wall_clock_s=limits.wall_clock_s,
         ))
-    except CrawlRefused as exc:
+    except (CrawlRefused, SessionError) as exc:
         report.status, report.error = "failed", str(exc)
         return report
     for failure in summary.failures:
         report.problems.append(PageProblem(failure["url"], "error", failure["error"]))
     if summary.status != "ok":
         report.status, report.error = "failed", summary.error
+    elif summary.stopped_on_gate:
+        gate = summary.gates[-1]
+        report.status = "degraded"
+        report.error = (f"stopped at a {gate['type']} page ({gate['url']}): the session needs renewing; "
+                        "log in with Tor Browser and export fresh cookies")
     if path.exists():
-        ingest_warc(path, market.name, source_root(market.source), index, rates, report, config.data_dir / "pending")
+        complete = summary.status == "ok" and summary.finish_reason == "finished"
+        ingest_warc(path, market.name, source_root(start_url), sinks, report, complete=complete)
     return report
 
 
 def run_all(config: Config, index: ListingIndex) -> list[MarketReport]:
-    rates = RatesStore(config.rates_db)
+    sinks = Sinks.open(config, index)
     try:
-        replay_pending(index, config.data_dir / "pending")
-        return [run_market(config, market, index, rates) for market in config.markets]
+        replay_pending(index, sinks.pending_dir)
+        return [run_market(config, market, sinks) for market in config.markets]
     finally:
-        rates.close()
+        sinks.close()

@@ -43,3 +43,14 @@ def assert_matches_golden(indexed: list[dict], golden: dict, root: str) -> None:
                 assert got[name] == want, (item["url"], name, got[name], want)
         got_prices = {(p["currency"], round(p["amount"], 8)) for p in got["prices"]}
         assert got_prices == {(p["currency"], round(p["amount"], 8)) for p in item["prices"]}, item["url"]
+
+
+def run_once(config, market, index):
+    """One run of one market through the real pipeline, incremental state included."""
+    from onionwatch.pipeline import Sinks, run_market
+
+    sinks = Sinks.open(config, index)
+    try:
+        return run_market(config, market, sinks)
+    finally:
+        sinks.close()

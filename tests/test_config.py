@@ -20,7 +20,7 @@ def test_file_markets_replace_the_samples(tmp_path):
                     '[[markets]]\nname = "m"\nsource = "http://x.onion/"\nschedule = "interval:6h"\n')
     config = load_config(path)
     assert [m.name for m in config.markets] == ["m"]
-    assert config.http_proxy == "http://127.0.0.1:8118"
+    assert config.http_proxies == ("http://127.0.0.1:8118",)
     assert config.data_dir == (tmp_path / "d").resolve()
 
 

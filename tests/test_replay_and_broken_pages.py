@@ -4,10 +4,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from golden import assert_matches_golden, expected
+from golden import assert_matches_golden, expected, run_once
 from index import open_index
 from onionwatch.config import MarketSource
-from onionwatch.pipeline import MarketReport, ingest_warc, run_market, source_root
+from onionwatch.pipeline import MarketReport, Sinks, ingest_warc, source_root
 
 
 def test_replaying_the_same_pages_twice_leaves_one_copy(make_config, copied_site):
@@ -15,14 +15,14 @@ def test_replaying_the_same_pages_twice_leaves_one_copy(make_config, copied_site
     source = MarketSource("northwind", (site / "index.html").as_uri())
     config = make_config(source)
     index = open_index(config)
-    first = run_market(config, source, index, rates=None)
+    first = run_once(config, source, index)
     count = index.count()
     assert count == len(expected("northwind")["listings"])
     # A second crawl and a replay of the first capture file both land on the same ids.
-    run_market(config, source, index, rates=None)
+    run_once(config, source, index)
     replay = MarketReport(market="northwind")
-    ingest_warc(Path(first.warc_path), "northwind",
-                source_root(source.source), index, None, replay, config.data_dir / "pending")
+    ingest_warc(Path(first.warc_path), "northwind", source_root(source.source),
+                Sinks(index, config.data_dir / "pending"), replay)
     assert replay.indexed == count
     assert index.count() == count
 
@@ -51,7 +51,7 @@ def test_broken_pages_are_reported_and_the_rest_indexed(make_config, copied_site
     source = MarketSource("tortuga", (site / "index.html").as_uri())
     config = make_config(source)
     index = open_index(config)
-    report = run_market(config, source, index, rates=None)
+    report = run_once(config, source, index)
 
     problems = {(p.url.rsplit("/", 1)[-1], p.kind): p.message for p in report.problems}
     assert "binary content" in problems[("junk.html", "error")]

@@ -8,20 +8,21 @@ from scrapy.utils.test import get_crawler
 from crawlers.evidence import read_pages, sha256_digest
 from crawlers.middlewares.onion_guard import OnionGuardMiddleware, OnionProxyRequired
 from crawlers.runner import CrawlRefused, CrawlSpec, crawl
-from golden import expected, site_dir
+from golden import expected, run_once, site_dir
 from index import open_index
 from onionwatch.config import MarketSource
-from onionwatch.pipeline import run_market
+
 
 
 def guard(proxy: str | None) -> OnionGuardMiddleware:
-    crawler = get_crawler(settings_dict={"ONIONWATCH_HTTP_PROXY": proxy})
+    crawler = get_crawler(settings_dict={"ONIONWATCH_HTTP_PROXIES": [proxy] if proxy else []})
     crawler.stats.open_spider()
     return OnionGuardMiddleware.from_crawler(crawler)
 
 
 def test_onion_start_url_without_proxy_is_refused_before_any_fetch(tmp_path):
     spec = CrawlSpec(market="x", start_url="http://abcdefghijklmnop.onion/", warc_path=str(tmp_path / "x.warc.gz"))
+
     with pytest.raises(CrawlRefused, match="Tor proxy"):
         crawl(spec)
     assert not (tmp_path / "x.warc.gz").exists()
@@ -30,7 +31,7 @@ def test_onion_start_url_without_proxy_is_refused_before_any_fetch(tmp_path):
 def test_onion_market_without_proxy_fails_its_run_not_the_others(make_config):
     onion = MarketSource("hidden", "http://abcdefghijklmnop.onion/index.html")
     config = make_config(onion)
-    report = run_market(config, onion, open_index(config), rates=None)
+    report = run_once(config, onion, open_index(config))
     assert report.status == "failed" and "Tor proxy" in report.error
 
 
@@ -53,7 +54,7 @@ def test_guard_sends_every_request_through_the_proxy_when_set():
 def test_captures_hold_every_page_with_its_sha256(make_config):
     source = MarketSource("tayga", (site_dir("tayga") / "index.html").as_uri())
     config = make_config(source)
-    report = run_market(config, source, open_index(config), rates=None)
+    report = run_once(config, source, open_index(config))
     pages = list(read_pages(report.warc_path))
     assert len(pages) == len(expected("tayga")["pages"])
     for page in pages:
@@ -78,7 +79,7 @@ def test_crawl_never_leaves_the_mirror(make_config, copied_site, http_mirror, tm
     index_page.write_text(index_page.read_text(encoding="utf-8").replace("</footer>", links + "</footer>"))
     source = MarketSource("tortuga", index_page.as_uri())
     config = make_config(source)
-    report = run_market(config, source, open_index(config), rates=None)
+    report = run_once(config, source, open_index(config))
     urls = [page.url for page in read_pages(report.warc_path)]
     assert len(urls) == len(expected("tortuga")["pages"])
     assert all(url.startswith(site.as_uri()) for url in urls)

@@ -1,11 +1,14 @@
 """Fail-closed proxy routing: no .onion request leaves without the Tor proxy.
 
-With ``ONIONWATCH_HTTP_PROXY`` set (privoxy in front of Tor), every request,
-clearnet links included, goes through it, so DNS is never resolved locally.
-Without it, any .onion request is refused before it reaches a downloader.
+With ``ONIONWATCH_HTTP_PROXIES`` set (privoxy in front of Tor), every request,
+clearnet links included, goes through a proxy, so no name is resolved locally.
+Each host always gets the same proxy from the list: with one privoxy per Tor
+SocksPort, a market keeps one circuit for the whole crawl. Without a proxy,
+any .onion request is refused before it reaches a downloader.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from urllib.parse import urlsplit
 
@@ -19,24 +22,30 @@ def is_onion(url: str) -> bool:
     return host == "onion" or host.endswith(".onion")
 
 
+def proxy_for(host: str, proxies: list[str]) -> str:
+    """The same proxy for the same host, every time (not Python's salted hash())."""
+    digest = hashlib.sha256(host.encode("utf-8")).digest()
+    return proxies[int.from_bytes(digest[:4], "big") % len(proxies)]
+
+
 class OnionProxyRequired(IgnoreRequest):
     pass
 
 
 class OnionGuardMiddleware:
-    def __init__(self, proxy: str | None, stats):
-        self.proxy = proxy
+    def __init__(self, proxies: list[str], stats):
+        self.proxies = proxies
         self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler.settings.get("ONIONWATCH_HTTP_PROXY") or None, crawler.stats)
+        return cls(list(crawler.settings.getlist("ONIONWATCH_HTTP_PROXIES")), crawler.stats)
 
     def process_request(self, request, spider=None):
-        if request.url.startswith("file:"):
+        if request.url.startswith("file:") or request.meta.get("onionwatch_replayed"):
             return None
-        if self.proxy:
-            request.meta["proxy"] = self.proxy
+        if self.proxies:
+            request.meta["proxy"] = proxy_for(urlsplit(request.url).hostname or "", self.proxies)
             return None
         if is_onion(request.url):
             self.stats.inc_value("onionwatch/onion_refused")
