@@ -37,6 +37,8 @@ class CrawlSpec:
     max_page_bytes: int = 20 * 1024 * 1024
     timeout_s: float = 60.0
     wall_clock_s: float = 3600.0
+    retry_times: int = 3
+    retry_base_delay_s: float = 2.0
 
 
 @dataclass
@@ -75,6 +77,8 @@ def scrapy_settings(spec: CrawlSpec) -> dict:
         "DOWNLOAD_MAXSIZE": spec.max_page_bytes,
         "DOWNLOAD_WARNSIZE": 0,
         "DOWNLOAD_TIMEOUT": spec.timeout_s,
+        "RETRY_TIMES": spec.retry_times,
+        "ONIONWATCH_RETRY_BASE_DELAY": spec.retry_base_delay_s,
         # Politeness towards a live market; a local mirror has nobody to be polite to.
         "AUTOTHROTTLE_ENABLED": not local,
         "AUTOTHROTTLE_START_DELAY": 2.0,

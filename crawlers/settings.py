@@ -12,7 +12,6 @@ BASE_SETTINGS = {
     "CONCURRENT_REQUESTS": 8,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
     "RETRY_ENABLED": True,
-    "RETRY_TIMES": 3,
     "REDIRECT_MAX_TIMES": 5,
     "TELNETCONSOLE_ENABLED": False,
     "LOG_LEVEL": "WARNING",
@@ -27,6 +26,8 @@ BASE_SETTINGS = {
         "crawlers.middlewares.onion_guard.OnionGuardMiddleware": 50,
         "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
         "crawlers.middlewares.backoff_retry.BackoffRetryMiddleware": 550,
+        # Above RedirectMiddleware (600), so it sees a redirect before it is followed.
+        "crawlers.middlewares.redirect_loop.RedirectLoopMiddleware": 650,
     },
     "ITEM_PIPELINES": {
         "crawlers.pipelines.warc_capture.WarcCapturePipeline": 100,

@@ -30,6 +30,9 @@ _ERROR_WORDS = re.compile(
 def gate_type(doc: Document) -> str | None:
     """``captcha``, ``login`` or ``error`` when the page is one, else None."""
     text = doc.text
+    # A "not found" title is trusted even on a page that carries the whole site menu.
+    if _ERROR_TITLE.search(doc.title):
+        return "error"
     if len(text) > _GATE_MAX_TEXT or len(select(doc.tree, "a[href]")) > _GATE_MAX_LINKS:
         return None
     password = select(doc.tree, "input[type=password]")
@@ -44,6 +47,6 @@ def gate_type(doc: Document) -> str | None:
     if _SESSION_WORDS.search(text):
         return "login"
     heading = " ".join(node.text_content() for node in select(doc.tree, "h1"))
-    if _ERROR_TITLE.search(doc.title) or _ERROR_TITLE.search(heading) or (len(text) < 600 and _ERROR_WORDS.search(text)):
+    if _ERROR_TITLE.search(heading) or (len(text) < 600 and _ERROR_WORDS.search(text)):
         return "error"
     return None

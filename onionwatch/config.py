@@ -75,6 +75,8 @@ class CrawlLimits:
     max_page_bytes: int = 20 * 1024 * 1024
     timeout_s: float = 60.0
     wall_clock_s: float = 3600.0
+    retry_times: int = 3
+    retry_base_delay_s: float = 2.0  # doubles with each retry
 
 
 @dataclass(frozen=True)

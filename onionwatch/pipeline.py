@@ -214,6 +214,7 @@ def run_market(config: Config, market: MarketSource, sinks: Sinks) -> MarketRepo
             http_cache_dir=str(config.data_dir / "httpcache" / market.name) if market.is_live else None,
             max_pages=limits.max_pages, max_depth=limits.max_depth, max_page_bytes=limits.max_page_bytes,
             timeout_s=limits.timeout_s, wall_clock_s=limits.wall_clock_s,
+            retry_times=limits.retry_times, retry_base_delay_s=limits.retry_base_delay_s,
         ))
     except (CrawlRefused, SessionError) as exc:
         report.status, report.error = "failed", str(exc)

@@ -5,6 +5,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,12 +24,65 @@ def make_config(tmp_path):
 @dataclass
 class LocalSite:
     url: str
-    requests: list[str] = field(default_factory=list)  # "METHOD path", in arrival order
+    requests: list[str] = field(default_factory=list)  # "METHOD path status", as answered
+    arrivals: list[str] = field(default_factory=list)  # "METHOD path", as received, answered or not
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # clients that hang up early (timeouts, size limits) are what some tests are about
+
+
+def _start(handler_class) -> tuple[ThreadingHTTPServer, str]:
+    server = _Server(("127.0.0.1", 0), handler_class)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
 @pytest.fixture
 def http_mirror():
-    """Serve a folder on 127.0.0.1 (a local HTTP mirror) and record every request it gets."""
+    """Serve a folder on 127.0.0.1 (a local HTTP mirror) and record every request it gets.
+
+    ``routes`` maps a path to a function taking the request handler, for pages
+    that misbehave (slow, huge, redirecting); ``cookie`` is one the server
+    demands, answering its login page to requests without it.
+    """
+    servers = []
+
+    def serve(folder: Path, routes: dict | None = None, cookie: str | None = None) -> LocalSite:
+        site = LocalSite("")
+
+        class Handler(SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, directory=str(folder), **kwargs)
+
+            def do_GET(self):
+                site.arrivals.append(f"GET {self.path}")
+                if cookie and cookie not in (self.headers.get("Cookie") or ""):
+                    self.path = "/login.html"
+                if routes and self.path in routes:
+                    return routes[self.path](self)
+                return super().do_GET()
+
+            def log_request(self, code="-", size="-"):
+                site.requests.append(f"{self.command} {self.path} {int(code)}")
+
+        server, site.url = _start(Handler)
+        servers.append(server)
+        return site
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def recording_proxy():
+    """An HTTP proxy on 127.0.0.1 that answers every URL from one folder and records it:
+    it stands in for privoxy and Tor, serving a fake .onion market."""
     servers = []
 
     def serve(folder: Path) -> LocalSite:
@@ -38,13 +92,16 @@ def http_mirror():
             def __init__(self, *args, **kwargs):
                 super().__init__(*args, directory=str(folder), **kwargs)
 
-            def log_message(self, format, *args):
-                site.requests.append(f"{self.command} {self.path}")
+            def do_GET(self):
+                site.requests.append(self.path)  # a proxy gets absolute URLs
+                self.path = urlsplit(self.path).path
+                return super().do_GET()
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+            def log_message(self, format, *args):
+                pass
+
+        server, site.url = _start(Handler)
         servers.append(server)
-        site.url = f"http://127.0.0.1:{server.server_address[1]}/"
         return site
 
     yield serve
