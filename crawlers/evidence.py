@@ -127,3 +127,36 @@ def read_pages(path: Path) -> Iterator[StoredPage]:
                 digest=headers.get_header("WARC-Payload-Digest") or sha256_digest(body),
                 revisit=record.rec_type == "revisit",
             )
+
+
+@dataclass(frozen=True)
+class AlteredRecord:
+    warc_file: str
+    offset: int
+    url: str
+    problems: tuple[str, ...]
+
+
+def capture_files(captures_dir: Path, market: str | None = None) -> list[Path]:
+    root = Path(captures_dir) / market if market else Path(captures_dir)
+    return sorted(p for pattern in ("*.warc.gz", "*.warc") for p in root.rglob(pattern))
+
+
+def verify(path: Path) -> tuple[int, list[AlteredRecord]]:
+    """Re-hash every record of a capture file against its recorded block and payload digests.
+
+    Returns how many records were checked, and the ones whose bytes no longer
+    match what was recorded at capture time.
+    """
+    checked, altered = 0, []
+    with open(path, "rb") as handle:
+        records = ArchiveIterator(handle, check_digests=True)
+        for record in records:
+            record.content_stream().read()  # digests are checked as the record is read to its end
+            checked += 1
+            if record.digest_checker.passed is False:
+                altered.append(AlteredRecord(
+                    str(path), records.get_record_offset(), record.rec_headers.get_header("WARC-Target-URI") or "",
+                    tuple(str(problem) for problem in record.digest_checker.problems),
+                ))
+    return checked, altered

@@ -60,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--root", help="URL the market's pages live under (default: the folder of the first page)")
     replay.set_defaults(handler=cmd_replay)
 
+    captures = _command(sub, "captures", "Check the capture store: re-hash every WARC record against its digest.",
+                        "onionwatch captures verify\n"
+                        "onionwatch captures verify --market tayga")
+    captures.add_argument("action", choices=["verify"], help="verify: report any record that changed since capture")
+    captures.add_argument("--market", help="only this market's captures")
+    captures.set_defaults(handler=cmd_captures)
+
     schedule = _command(sub, "schedule", "Run markets on their schedules, unattended (APScheduler).",
                         "onionwatch schedule list\n"
                         "onionwatch --config /etc/onionwatch.toml schedule start   # foreground, for systemd")
@@ -199,6 +206,21 @@ def cmd_replay(args, config) -> int:
     finally:
         sinks.close()
     return status
+
+
+def cmd_captures(args, config) -> int:
+    from crawlers.evidence import capture_files, verify
+
+    files = capture_files(config.captures_dir, args.market)
+    total, altered = 0, []
+    for path in files:
+        checked, bad = verify(path)
+        total += checked
+        altered.extend(bad)
+    for record in altered:
+        print(f"ALTERED {record.warc_file} @ {record.offset} {record.url}: {'; '.join(record.problems)}")
+    print(f"{total} records in {len(files)} capture files checked, {len(altered)} altered.")
+    return 1 if altered else 0
 
 
 def cmd_schedule(args, config) -> int:

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from golden import site_dir
+from helpers import site_dir
 from onionwatch.config import Config, MarketSource
 
 

@@ -2,23 +2,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from golden import SAMPLE_MARKETS, expected, site_dir
+from helpers import SAMPLE_MARKETS, expected, onionwatch, site_dir
 
-SUBCOMMANDS = ["run", "extract", "search", "replay", "schedule"]
-
-
-def onionwatch(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "onionwatch.cli", *args], capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, cwd=cwd, timeout=300,
-    )
+SUBCOMMANDS = ["run", "extract", "search", "replay", "captures", "schedule"]
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)

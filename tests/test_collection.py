@@ -1,6 +1,7 @@
 """Collection over every kind of source, with its safety rules, sessions, limits and increments."""
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import time
@@ -13,7 +14,7 @@ from crawlers.evidence import read_pages
 from crawlers.middlewares.onion_guard import proxy_for
 from extract.document import parse
 from extract.gates import gate_type
-from golden import assert_matches_golden, expected, run_once, site_dir
+from helpers import assert_matches_golden, expected, onionwatch, run_once, site_dir
 from index import open_index
 from onionwatch.config import CrawlLimits, MarketSource
 from onionwatch.pipeline import source_root
@@ -203,3 +204,23 @@ def test_limits_huge_slow_and_looping_pages_are_reported_and_the_rest_crawled(ma
     slow_requests = [r for r in server.arrivals if r == "GET /slow.html"]
     assert len(slow_requests) == 2  # one try, one retry
     assert index.count() == len(expected("tayga")["listings"])
+
+
+def test_captures_verify_finds_an_altered_record(tmp_path):
+    data = tmp_path / "data"
+    env = {"ONIONWATCH_DATA": str(data)}
+    config_file = tmp_path / "ow.toml"
+    config_file.write_text(f'[[markets]]\nname = "tayga"\nsource = "{site_dir("tayga")}"\n')
+    assert onionwatch("--config", str(config_file), "run", env=env).returncode == 0
+    clean = onionwatch("--config", str(config_file), "captures", "verify", env=env)
+    assert clean.returncode == 0 and ", 0 altered." in clean.stdout
+
+    (capture,) = list((data / "captures" / "tayga").rglob("*.warc.gz"))
+    raw = gzip.decompress(capture.read_bytes())
+    assert raw.count(b"VHQ") > 1
+    tampered = capture.with_suffix("")  # plain .warc beside it: the same records, one word changed
+    tampered.write_bytes(raw.replace(b"VHQ", b"VHX", 1))
+    found = onionwatch("--config", str(config_file), "captures", "verify", "--market", "tayga", env=env)
+    assert found.returncode == 1
+    (line,) = [line for line in found.stdout.splitlines() if line.startswith("ALTERED")]
+    assert str(tampered) in line and "digest" in line

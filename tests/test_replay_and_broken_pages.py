@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from golden import assert_matches_golden, expected, run_once
+from helpers import assert_matches_golden, expected, run_once
 from index import open_index
 from onionwatch.config import MarketSource
 from onionwatch.pipeline import MarketReport, Sinks, ingest_warc, source_root

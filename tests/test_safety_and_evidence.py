@@ -8,7 +8,7 @@ from scrapy.utils.test import get_crawler
 from crawlers.evidence import read_pages, sha256_digest
 from crawlers.middlewares.onion_guard import OnionGuardMiddleware, OnionProxyRequired
 from crawlers.runner import CrawlRefused, CrawlSpec, crawl
-from golden import expected, run_once, site_dir
+from helpers import expected, run_once, site_dir
 from index import open_index
 from onionwatch.config import MarketSource
 

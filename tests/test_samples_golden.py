@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from extract.page import extract_page
-from golden import SAMPLE_MARKETS, assert_matches_golden, expected, run_once, site_dir
+from helpers import SAMPLE_MARKETS, assert_matches_golden, expected, run_once, site_dir
 from index import open_index
 from onionwatch.config import MarketSource
 from onionwatch.pipeline import source_root

@@ -6,7 +6,7 @@ import time
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from golden import expected, site_dir
+from helpers import expected, site_dir
 from index import open_index
 from onionwatch.config import ConfigError, MarketSource
 from scheduler import build_scheduler, parse_schedule

@@ -1,7 +1,10 @@
-"""Comparing what the pipeline indexed with a sample market's golden file."""
+"""Shared test helpers: the sample markets and their golden files, one pipeline run, the CLI."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +57,10 @@ def run_once(config, market, index):
         return run_market(config, market, sinks)
     finally:
         sinks.close()
+
+
+def onionwatch(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "onionwatch.cli", *args], capture_output=True, text=True,
+        env={**os.environ, **(env or {})}, cwd=cwd, timeout=300,
+    )
