@@ -114,7 +114,7 @@ _UNITS = {
     "g": "g", "gr": "g", "grs": "g", "gram": "g", "grams": "g", "gramm": "g", "gramms": "g",
     "г": "g", "гр": "g", "грамм": "g", "грамма": "g", "граммов": "g",
     "kg": "kg", "kilo": "kg", "kilos": "kg", "кг": "kg",
-    "mg": "mg", "мг": "mg", "ug": "ug", "µg": "ug", "mcg": "ug", "мкг": "ug",
+    "mg": "mg", "мг": "mg", "ug": "ug", "µg": "ug", "μg": "ug", "mcg": "ug", "мкг": "ug",
     "ml": "ml", "мл": "ml", "l": "l", "litre": "l", "liter": "l", "литр": "l",
     "oz": "oz", "ounce": "oz", "ounces": "oz", "lb": "lb", "lbs": "lb", "pound": "lb",
     "tab": "unit", "tabs": "unit", "tablet": "unit", "tablets": "unit", "pill": "unit",
@@ -123,6 +123,8 @@ _UNITS = {
     "pieces": "unit", "units": "unit", "bars": "unit", "vials": "unit", "amps": "unit",
     "шт": "unit", "штук": "unit", "таб": "unit", "табл": "unit", "марок": "unit", "марки": "unit",
 }
+# Looked up case-folded: "µ" (micro sign) folds to "μ" (Greek mu), "G" to "g".
+_UNITS = {unit.casefold(): kind for unit, kind in _UNITS.items()}
 _UNIT_ALT = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
 _QTY_RE = re.compile(
     rf"(?<![\w.,])(?P<num>\d+(?:[.,]\d+)?)\s?(?P<unit>{_UNIT_ALT})(?![\w])", re.IGNORECASE
@@ -147,7 +149,7 @@ def parse_quantity(text: str) -> Quantity | None:
         value = valid_amount(parse_number(match.group("num")))
         if value is None:
             continue
-        unit = _UNITS[match.group("unit").lower()]
+        unit = _UNITS[match.group("unit").casefold()]
         if unit in ("mg", "ug"):
             continue  # dose strength, not the amount sold
         if unit == "oz":

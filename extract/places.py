@@ -44,7 +44,8 @@ def country_code(text: str | None) -> str | None:
     """``Netherlands`` -> ``NL``, ``World Wide`` -> ``WW``, ``Европа`` -> ``EU``; None when unknown."""
     if not text:
         return None
-    name = re.sub(r"\s+", " ", text).strip(" .,:;-").casefold()
+    # "Antarctica(c)", "Germany (DE)": the name is what stands before the brackets.
+    name = re.sub(r"\s+", " ", re.sub(r"\(.*?\)", " ", text)).strip(" .,:;-").casefold()
     if not name:
         return None
     if name in _REGIONS:

@@ -6,6 +6,7 @@ object for each one; the page objects read fields. Spiders never do.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import ClassVar
 from urllib.parse import urljoin
@@ -13,7 +14,7 @@ from urllib.parse import urljoin
 from lxml.cssselect import CSSSelector
 from lxml.html import HtmlElement
 
-from extract.document import Document, visible_text
+from extract.document import Document, clean_text, visible_text
 from extract.model import RawListing
 from extract.rates import page_rates
 
@@ -40,6 +41,37 @@ def text(node: HtmlElement | None, selector: str | None = None) -> str | None:
     if node is None:
         return None
     return visible_text(node) or None
+
+
+def _is_label(node: HtmlElement) -> bool:
+    return node.tag in ("label", "th", "dt") or visible_text(node).endswith(":")
+
+
+def labelled_value(root: HtmlElement, label: str) -> str | None:
+    """The text shown right after a label ("Ships from:", "<th>Price</th>"), wherever the market put it.
+
+    The label is an element whose own text is the label (colon optional). The
+    value is what follows it, climbing out of wrappers that hold nothing but the
+    label: in a table, the next cell; elsewhere its tail text and the following
+    siblings, up to a line break or the next label.
+    """
+    pattern = re.compile(rf"\s*{re.escape(label)}\s*:?\s*", re.IGNORECASE)
+    for node in root.iter():
+        if not isinstance(node.tag, str) or not node.text or not pattern.fullmatch(node.text):
+            continue
+        own = visible_text(node)
+        while node.getparent() is not None and visible_text(node.getparent()) == own:
+            node = node.getparent()
+        if node.tag in ("td", "th"):
+            cell = node.getnext()
+            return (visible_text(cell) or None) if cell is not None else None
+        parts = [node.tail or ""]
+        for sibling in node.itersiblings():
+            if sibling.tag == "br" or _is_label(sibling):
+                break
+            parts.append(visible_text(sibling) + " " + (sibling.tail or ""))
+        return clean_text(" ".join(parts)).lstrip(":").strip() or None
+    return None
 
 
 class MarketPage:
