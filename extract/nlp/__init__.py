@@ -54,6 +54,10 @@ def create_plain_tokenizer():
     return create
 
 
+def _context_cues(text: str) -> int:
+    return len(_CONTEXT_CUES.findall(text)) + int(parse_quantity(text) is not None)
+
+
 def russian_stem(word: str) -> str:
     """A light stemmer: strips one inflectional ending from Cyrillic words longer than four letters."""
     if len(word) <= 4 or not _CYRILLIC.search(word):
@@ -76,29 +80,31 @@ def make_stem_norm(nlp: Language, name: str):
 
 @Language.factory("onionwatch_drug_resolver", default_config={"min_context_cues": 1})
 def make_drug_resolver(nlp: Language, name: str, min_context_cues: int):
-    """One drug id per text: a clear drug word first, then an ambiguous one only with context.
+    """One drug id per text, or "non-drug", or None when the text does not say.
 
-    Ambiguous words (соль, ice, speed) name a drug only when the text also reads
-    like an offer of one: an amount, a purity, a crystal form.
+    Order of evidence: a word that makes the listing about something else
+    ("guide", "how to", "template") says non-drug even beside a drug name; then a
+    clear drug name; then an ambiguous word (соль, ice, speed) when the text also
+    reads like an offer of a drug (an amount, a purity, a crystal form); then a
+    non-drug product word ("account", "iPhone").
     """
 
     def resolve(doc: Doc) -> Doc:
-        clear = [ent for ent in doc.ents if ent.label_ == "DRUG"]
-        ambiguous = [ent for ent in doc.ents if ent.label_ == "DRUG_AMBIGUOUS"]
-        non_drug = [ent for ent in doc.ents if ent.label_ == "NON_DRUG"]
-        has_amount = parse_quantity(doc.text) is not None
-        if non_drug and not has_amount:
+        by_label: dict[str, list] = {}
+        for ent in doc.ents:
+            by_label.setdefault(ent.label_, []).append(ent)
+        clear, ambiguous = by_label.get("DRUG", []), by_label.get("DRUG_AMBIGUOUS", [])
+        if by_label.get("NON_DRUG_STRONG"):
             doc._.drug = "non-drug"
         elif clear:
             doc._.drug = clear[0].ent_id_
-            # "cannabis gummies", "weed seeds": the product form is the more specific id.
+            # "cannabis gummies", "weed carts": the product form is the more specific id.
             if doc._.drug == "cannabis":
                 forms = [e.ent_id_ for e in clear + ambiguous if e.ent_id_ in _CANNABIS_FORMS]
                 doc._.drug = forms[0] if forms else "cannabis"
-        elif ambiguous:
-            cues = len(_CONTEXT_CUES.findall(doc.text)) + int(has_amount)
-            doc._.drug = ambiguous[0].ent_id_ if cues >= min_context_cues else None
-        elif non_drug:
+        elif ambiguous and _context_cues(doc.text) >= min_context_cues:
+            doc._.drug = ambiguous[0].ent_id_
+        elif by_label.get("NON_DRUG"):
             doc._.drug = "non-drug"
         return doc
 
@@ -123,13 +129,40 @@ def language_of(text: str) -> str:
     return "ru" if _CYRILLIC.search(text) else "en"
 
 
+# Symbols glued to words ("[US✈US]Vicodin", "★5G", "5g//Mango") hide them from the tokenizer.
+_GLUE = re.compile(r"[^\w\s.,%+'#&/-]|(?<=\w)/{2,}(?=\w)|\[|\]|\(|\)")
+_DRUG_CATEGORY = re.compile(
+    r"drug|chemical|pharma|stimulant|opioid|opiate|psychedelic|cannabis|weed|benzo|dissociative|ecstasy|"
+    r"prescription|steroid|research chem|\brc\b|наркотик|стимулятор|психоделик|эйфоретик|каннабиноид",
+    re.IGNORECASE,
+)
+# An amount or a dose: drug offers state one, other goods rarely do.
+_DOSE = re.compile(r"\d\s?(?:mg|mcg|ug|µg|g|gr|gram|grams|oz|kg|ml|lb|lbs|tabs?|pills?|caps?|г|гр|мг|мл)\b", re.IGNORECASE)
+
+
+def _resolve(text: str) -> str | None:
+    cleaned = _GLUE.sub(" ", text)
+    return load_pipeline(language_of(cleaned))(cleaned)._.drug
+
+
 @lru_cache(maxsize=65536)
 def detect_drug(title: str, category: str | None = None) -> str | None:
-    """Canonical drug id for a listing title; the page's category decides only when the title is silent."""
-    drug = load_pipeline(language_of(title))(title)._.drug
-    if drug is None and category:
-        drug = load_pipeline(language_of(category))(category)._.drug
-    return drug
+    """Canonical drug id for a listing, "non-drug", or None when nothing tells.
+
+    A drug the title names wins (vendors misfile listings); otherwise the
+    market's category separates non-drug goods ("Fraud", "Guides") or names the
+    drug. A title with no drug word, no amount or dose, in no drug category,
+    is taken as non-drug.
+    """
+    drug = _resolve(title)
+    if drug not in (None, "non-drug"):
+        return drug
+    in_category = _resolve(category) if category else None
+    if "non-drug" in (drug, in_category):
+        return "non-drug"
+    if in_category is None and not _DOSE.search(title) and not (category and _DRUG_CATEGORY.search(category)):
+        return "non-drug"
+    return in_category
 
 
 def drug_with_class(title: str, category: str | None = None) -> tuple[str | None, str | None]:
