@@ -1,80 +1,165 @@
 """The generic extractor: listings from a market it has never seen.
 
-Item lists are found as repeated siblings (same tag and class) that each hold
-a price and a link; a single item page as a heading plus labelled fields
-(table rows, definition lists, "Label: value" lines). Field rules depend on
-words and shapes that markets share, not on any one market's markup.
+Markets differ in markup but not in what they show. An item list is a set of
+look-alike boxes (same tag and class, wherever they sit in the grid), each with
+a link to the item and a price. An item page has one title (it also stands in
+the page's <title>, or leads the content), one price (labelled, or first in
+the content), and a purchase control. A profile names a user and shows member
+statistics. Site chrome (menus, sidebars, headers, footers) and form options
+(shipping choices) are never read as items. Every rule here is about those
+shared shapes and words, none about a particular market.
 """
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from difflib import SequenceMatcher
+from functools import cached_property
 
 from lxml.html import HtmlElement
 
-from extract.document import visible_text
-from extract.markets.base import MarketPage, text
+from extract.document import clean_text, visible_text
+from extract.markets.base import MarketPage, labelled_value
 from extract.measures import parse_prices
 from extract.model import RawListing
 from extract.places import country_code
 
-_PRICE_HINT = re.compile(r"[$€£₽₸฿]|\b(?:USD|EUR|GBP|BTC|XMR|LTC|RUB|KZT|руб|тенге)\b", re.IGNORECASE)
-_VENDOR_HREF = re.compile(r"vendor|seller|user|profile|shop|store|member|/u/", re.IGNORECASE)
-_LABELS = {
-    "vendor": re.compile(r"^(?:vendor|seller|sold by|shop|магазин|продавец)\b", re.IGNORECASE),
-    "price": re.compile(r"^(?:price|цена|стоимость)\b", re.IGNORECASE),
-    "ships_from": re.compile(r"^(?:ships? from|shipping from|origin|country|from)\b", re.IGNORECASE),
-    "ships_to": re.compile(r"^(?:ships? to|shipping to|destination|delivers? to)\b", re.IGNORECASE),
-    "quantity": re.compile(r"^(?:weight|amount|quantity|вес|фасовка|количество)\b", re.IGNORECASE),
-    "city": re.compile(r"^(?:city|город|населенный пункт)\b", re.IGNORECASE),
-    "district": re.compile(r"^(?:district|район)\b", re.IGNORECASE),
-    "dead_drop": re.compile(r"^(?:drop type|тип клада|клад|тип)\b", re.IGNORECASE),
-}
-_INLINE_LABEL = re.compile(
-    r"(?P<label>ships? from|ships? to|origin|vendor|seller|sold by|город|район|вес|тип клада)\s*:\s*"
-    r"(?P<value>[^:|\n]+?)(?=\s+(?:ships? from|ships? to|origin|vendor|seller|sold by|город|район|вес|тип клада)\s*:|$)",
-    re.IGNORECASE,
+_CHROME = re.compile(r"\b(?:nav|navbar|menu|sidebar|header|footer|topbar|breadcrumbs?|dropdown|side-?nav)\b", re.I)
+_CHROME_TAGS = {"nav", "header", "footer", "script", "style", "noscript", "select", "option", "head", "title"}
+_VENDOR_HREF = re.compile(
+    r"vendor|seller|member|user|profile|/u/|/shop/|/store/|/market/\d|u_id=|contactMember", re.I
 )
-_VENDOR_CUES = re.compile(r"member since|feedback|vendor profile|seller profile|pgp|trust level", re.IGNORECASE)
-_SKIP_TAGS = {"script", "style", "noscript", "head", "title"}
-# An item card is small: page wrappers that happen to repeat are not items.
-_CARD_MAX_TEXT = 1500
-_CARD_MAX_LINKS = 15
+_NOT_ITEM_HREF = re.compile(
+    r"[?&](?:page|sort|order|cat|cid|category)=|/category/|/categories/|javascript:|^#|\.(?:png|jpe?g|gif|css)$|"
+    r"login|logout|register|message|feedback|rating|cart|wishlist|favou?rite|report",
+    re.I,
+)
+_ACTION_WORDS = re.compile(
+    r"^(?:buy|buy now|purchase|order|order now|view|details|more|add to cart|add|contact|message|купить|заказать|"
+    r"подробнее|\d+)$",
+    re.I,
+)
+_PURCHASE = re.compile(r"\b(?:buy|purchase|add to cart|order|checkout|pay with)\b|купить|в корзину|заказать", re.I)
+_NOT_PRICE_CONTEXT = re.compile(r"bulk|discount|save\s+\d|escrow|balance|wallet|deposit|shipping|postage|доставка", re.I)
+_FEEDBACK_ROW = re.compile(
+    r"\b\w[*]{2,}\w\b|\b\w\.\.\.\w\b|\b\w(?: \.){3} \w\b|\b\d+\s*(?:minutes?|hours?|days?|weeks?|months?)\s+ago\b|\bview items?\b|no comment",
+    re.I,
+)
+_PROFILE_WORDS = re.compile(
+    r"member since|joined|join date|last (?:seen|login|online|active)|feedback|ratings|trust level|vendor level|"
+    r"seller level|positive|disputes|pgp|public key|contact vendor|report vendor|зарегистрирован|отзывы",
+    re.I,
+)
+_PROFILE_TITLE = re.compile(r"profile|vendor|seller|user|member|contact|магазин|продавец|профиль", re.I)
+_BUYER = re.compile(r"user type\s*:?\s*buyer|account type\s*:?\s*buyer", re.I)
+_LIST_TITLE = re.compile(r"categor|search|result|products|catalog|browse|shop|каталог|поиск|товары", re.I)
+_ARROW_ROUTE = re.compile(r"([A-Za-z][A-Za-z .]{1,40}?)\s*(?:→|->|⇒|»|➜|➔|to)\s*([A-Za-z][A-Za-z ,.()]{1,80})")
+_INLINE = re.compile(
+    r"(?P<label>ships? from|shipping from|origin(?: country)?|ships? to|shipping to|destination|"
+    r"vendor|seller|sold by|город|район|вес|тип клада)\s*:\s*(?P<value>[^:|\n]+?)"
+    r"(?=\s+(?:ships? from|shipping from|origin|ships? to|shipping to|destination|vendor|seller|sold by|"
+    r"город|район|вес|тип клада)\s*:|$)",
+    re.I,
+)
+_INLINE_KEYS = (
+    ("ships_from", re.compile(r"ships? from|shipping from|origin", re.I)),
+    ("ships_to", re.compile(r"ships? to|shipping to|destination", re.I)),
+    ("vendor", re.compile(r"vendor|seller|sold by", re.I)),
+    ("city", re.compile(r"город", re.I)),
+    ("district", re.compile(r"район", re.I)),
+    ("quantity", re.compile(r"вес", re.I)),
+    ("dead_drop", re.compile(r"тип клада", re.I)),
+)
+_LABELS = {
+    "price": ("Price", "Sale Price", "Purchase price", "Buy Price", "Цена", "Стоимость"),
+    "vendor": ("Vendor", "Seller", "Sold by", "Shop", "Продавец", "Магазин"),
+    "ships_from": ("Ships from", "Ship from", "Shipping from", "Origin Country", "Origin", "Country of origin"),
+    "ships_to": ("Ships to", "Ship to", "Shipping to", "Destination", "Destinations"),
+    "city": ("City", "Город"),
+    "district": ("District", "Район"),
+    "dead_drop": ("Тип клада", "Drop type", "Клад"),
+    "quantity": ("Weight", "Вес", "Фасовка", "Amount"),
+}
+_CARD_MAX_TEXT = 2500
+
+
+def _is_chrome(node: HtmlElement) -> bool:
+    if node.tag in _CHROME_TAGS or node.get("role") == "navigation":
+        return True
+    marks = f"{node.get('class') or ''} {node.get('id') or ''}"
+    return bool(marks.strip()) and bool(_CHROME.search(marks))
+
+
+def content_elements(root: HtmlElement):
+    """Every element outside site chrome, in document order."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node.tag, str) or _is_chrome(node):
+            continue
+        yield node
+        stack.extend(reversed(node))
+
+
+def content_text(node: HtmlElement, skip=_NOT_PRICE_CONTEXT) -> str:
+    """Visible text outside chrome and form options, leaving out boxes about bulk tiers,
+    balances or shipping (their amounts are not the item's price)."""
+    parts: list[str] = []
+
+    def walk(element):
+        if not isinstance(element.tag, str):
+            return
+        if _is_chrome(element) or element.tag in ("button", "textarea"):
+            parts.append(element.tail or "")
+            return
+        own = element.text or ""
+        if skip is not None and skip.search(own):
+            parts.append(element.tail or "")
+            return
+        parts.append(own)
+        for child in element:
+            walk(child)
+        parts.append(element.tail or "")
+
+    walk(node)
+    return clean_text(" ".join(parts))
 
 
 def _signature(node: HtmlElement) -> tuple:
-    return node.tag, " ".join(sorted((node.get("class") or "").split()))
+    classes = sorted(token for token in (node.get("class") or "").split() if not any(c.isdigit() for c in token))
+    return node.tag, " ".join(classes)
 
 
-def _is_card(node: HtmlElement) -> bool:
-    content = visible_text(node)
-    if len(content) > _CARD_MAX_TEXT or not _PRICE_HINT.search(content):
-        return False
-    links = node.findall(".//a[@href]")
-    return 0 < len(links) <= _CARD_MAX_LINKS and bool(parse_prices(content))
+def _vendor_link(node: HtmlElement) -> HtmlElement | None:
+    for link in node.iterfind(".//a[@href]"):
+        if _VENDOR_HREF.search(link.get("href", "")) and clean_text(visible_text(link)):
+            return link
+    return None
 
 
-def find_item_cards(root: HtmlElement) -> list[HtmlElement]:
-    """The largest group of same-signature siblings that each hold a price and a link."""
-    best: list[HtmlElement] = []
-    for parent in root.iter():
-        if not isinstance(parent.tag, str) or parent.tag in _SKIP_TAGS:
+def _vendor_name(text: str | None) -> str | None:
+    """"DrParagon (100%)" and "kim0ra (1383)" -> the name alone."""
+    if not text:
+        return None
+    name = re.sub(r"\s*[\(\[][^)\]]*[\)\]]\s*", " ", text).strip(" -|:")
+    return name.split("  ")[0].strip() or None
+
+
+def _item_link(card: HtmlElement) -> HtmlElement | None:
+    """The link naming the item: the first link with a name that is not a vendor, category or action link."""
+    for link in card.iterfind(".//a[@href]"):
+        href = link.get("href", "")
+        label = visible_text(link)
+        if not label or _VENDOR_HREF.search(href) or _NOT_ITEM_HREF.search(href) or _ACTION_WORDS.match(label):
             continue
-        children = [child for child in parent if isinstance(child.tag, str)]
-        if len(children) < 2:
-            continue
-        groups: dict[tuple, list[HtmlElement]] = defaultdict(list)
-        for child in children:
-            groups[_signature(child)].append(child)
-        for members in groups.values():
-            if len(members) < 2 or len(members) < len(best):
-                continue
-            cards = [m for m in members if _is_card(m)]
-            cards = _alike(cards) if len(cards) >= 2 else cards
-            # Prefer the deeper (smaller) group on ties: iter() visits parents first.
-            if len(cards) >= 2 and len(cards) >= len(best):
-                best = cards
-    return best
+        if len(re.sub(r"[\d\W_]", "", label)) >= 3:
+            return link
+    return None
+
+
+def _item_key(card: HtmlElement) -> tuple:
+    link = _item_link(card)
+    return (visible_text(link).casefold(), link.get("href")) if link is not None else (id(card),)
 
 
 def _shape(node: HtmlElement) -> set[tuple]:
@@ -82,84 +167,108 @@ def _shape(node: HtmlElement) -> set[tuple]:
 
 
 def _alike(cards: list[HtmlElement]) -> list[HtmlElement]:
-    """Keep the cards built like the first one: real item cards share their inner markup."""
-    first = _shape(cards[0])
+    """The cards built like most of the others: real item boxes share their inner markup,
+    while a page's big layout rows (details, description) do not."""
+    shapes = [_shape(card) for card in cards]
     alike = []
-    for card in cards:
-        shape = _shape(card)
-        if len(first & shape) / len(first | shape) >= 0.5:
+    for card, shape in zip(cards, shapes):
+        matches = sum(len(shape & other) / len(shape | other) >= 0.5 for other in shapes)
+        if matches * 2 > len(cards):
             alike.append(card)
     return alike
 
 
-def _item_link(card: HtmlElement) -> HtmlElement | None:
-    """The link that names the item: longest text among links that do not point at a vendor."""
-    candidates = [
-        a for a in card.iterfind(".//a[@href]")
-        if visible_text(a) and not _VENDOR_HREF.search(a.get("href", ""))
-    ]
-    return max(candidates, key=lambda a: len(visible_text(a)), default=None)
+def _distinct(cards: list[HtmlElement]) -> list[HtmlElement]:
+    """One card per item: some markets repeat each item in a hidden order pop-up."""
+    seen, unique = set(), []
+    for card in cards:
+        key = _item_key(card)
+        if key not in seen:
+            seen.add(key)
+            unique.append(card)
+    return unique
 
 
-def _vendor_of(card: HtmlElement) -> str | None:
-    for link in card.iterfind(".//a[@href]"):
-        if _VENDOR_HREF.search(link.get("href", "")) and visible_text(link):
-            return visible_text(link)
-    match = re.search(r"(?:sold by|vendor|seller|by)\s*:?\s*([\w.\-]{3,40})", visible_text(card), re.IGNORECASE)
-    return match.group(1) if match else None
+def _card_title(card: HtmlElement, link: HtmlElement | None) -> str | None:
+    for node in card.iter("h1", "h2", "h3", "h4", "h5"):
+        heading = visible_text(node)
+        if heading and not _ACTION_WORDS.match(heading) and len(re.sub(r"[\d\W_]", "", heading)) >= 3:
+            return heading
+    return visible_text(link) if link is not None else None
+
+
+def _is_candidate_card(node: HtmlElement) -> bool:
+    text_value = visible_text(node)
+    if not text_value or len(text_value) > _CARD_MAX_TEXT:
+        return False
+    if _item_link(node) is None:
+        return False
+    return bool(parse_prices(content_text(node)))
+
+
+def find_item_cards(root: HtmlElement) -> list[HtmlElement]:
+    """The largest set of look-alike boxes, anywhere in the content, that each hold an item link and a price.
+
+    Boxes are grouped by their own and their parent's tag and classes, so a grid
+    split into rows still forms one set. Among nested sets of the same size the
+    outermost wins (it holds the whole item: vendor and price cells too). Sets
+    that read like feedback (masked buyer names, "3 days ago") are past
+    purchases, not offers.
+    """
+    groups: dict[tuple, list[HtmlElement]] = defaultdict(list)
+    for node in content_elements(root):
+        parent = node.getparent()
+        if parent is None or node.tag in ("a", "span", "b", "strong", "i", "small", "img", "br", "p", "font"):
+            continue
+        groups[(_signature(node), _signature(parent))].append(node)
+    best: list[HtmlElement] = []
+    best_depth = 0
+    for members in groups.values():
+        if len(members) < 2 or len(members) < len(best):
+            continue
+        cards = _distinct(_alike([m for m in members if _is_candidate_card(m)]))
+        if len(cards) < 2 or len(cards) < len(best):
+            continue
+        if sum(bool(_FEEDBACK_ROW.search(visible_text(c))) for c in cards) * 2 >= len(cards):
+            continue
+        depth = len(list(cards[0].iterancestors()))
+        if len(cards) > len(best) or depth < best_depth:
+            best, best_depth = cards, depth
+    return best
+
+
+def _route(text_value: str) -> tuple[str | None, str | None]:
+    """"United Kingdom → Worldwide" -> both ends, when the first is a known place."""
+    match = _ARROW_ROUTE.search(text_value)
+    if match and country_code(match.group(1)):
+        return match.group(1).strip(), match.group(2).strip()
+    return None, None
 
 
 def _inline_fields(text_value: str) -> dict[str, str]:
-    fields = {}
-    for match in _INLINE_LABEL.finditer(text_value):
-        label = match.group("label").lower()
-        for key, pattern in _LABELS.items():
-            if pattern.match(label):
+    fields: dict[str, str] = {}
+    for match in _INLINE.finditer(text_value):
+        for key, pattern in _INLINE_KEYS:
+            if pattern.fullmatch(match.group("label").strip()) or pattern.match(match.group("label")):
                 fields.setdefault(key, match.group("value").strip())
                 break
     return fields
 
 
-def _labelled_fields(root: HtmlElement) -> dict[str, str]:
-    """Label -> value pairs from table rows, definition lists, and "Label: value" text."""
-    pairs: list[tuple[str, str]] = []
-    for row in root.iter("tr"):
-        cells = [visible_text(cell) for cell in row if cell.tag in ("th", "td")]
-        if len(cells) >= 2:
-            pairs.append((cells[0], cells[1]))
-    for term in root.iter("dt"):
-        definition = term.getnext()
-        if definition is not None and definition.tag == "dd":
-            pairs.append((visible_text(term), visible_text(definition)))
-    fields: dict[str, str] = {}
-    for label, value in pairs:
-        label = label.rstrip(":").strip()
-        for key, pattern in _LABELS.items():
-            if pattern.match(label) and value:
-                fields.setdefault(key, value)
-                break
-    for key, value in _inline_fields(visible_text(root)).items():
-        fields.setdefault(key, value)
-    return fields
+def _labelled(root: HtmlElement, key: str) -> str | None:
+    for label in _LABELS[key]:
+        value = labelled_value(root, label)
+        if value:
+            return value
+    return None
 
 
 def _country_or_none(value: str | None) -> str | None:
     return value if value and country_code(value) else None
 
 
-def _from_fields(title: str, url: str | None, vendor: str | None, prices: list, fields: dict[str, str]) -> RawListing:
-    return RawListing(
-        title=title,
-        url=url,
-        vendor=vendor,
-        prices=prices,
-        ships_from=_country_or_none(fields.get("ships_from")),
-        ships_to=fields.get("ships_to"),
-        city=fields.get("city"),
-        district=fields.get("district"),
-        dead_drop=fields.get("dead_drop"),
-        quantity_text=fields.get("quantity"),
-    )
+def _similarity(a: str, b: str) -> float:
+    return SequenceMatcher(None, a.casefold(), b.casefold(), autojunk=False).ratio()
 
 
 class GenericPage(MarketPage):
@@ -168,22 +277,142 @@ class GenericPage(MarketPage):
     def __init__(self, doc, url=None):
         super().__init__(doc, url)
         self.cards = find_item_cards(self.root)
-        self.heading = text(self.root, "h1") or text(self.root, "h2")
+        self.profile = self._looks_like_profile()
         self.page_type = self._classify()
 
+    # -- what kind of page -------------------------------------------------
+
+    def _looks_like_profile(self) -> bool:
+        """A user's page: named so in the title or a heading, with member statistics outside
+        the item boxes (item boxes carry their vendor's statistics too), and nothing to buy."""
+        in_cards = {id(node) for card in self.cards for node in card.iter()}
+        headings = [visible_text(h) for h in self.root.iter("h1", "h2", "h3") if id(h) not in in_cards]
+        named = bool(_PROFILE_TITLE.search(self.doc.title) or any(_PROFILE_TITLE.search(h) for h in headings))
+        if not named or (not self.cards and self._has_purchase_control()):
+            return False
+        outside = " ".join(
+            clean_text(node.text) for node in content_elements(self.root) if id(node) not in in_cards and node.text
+        )
+        return len(_PROFILE_WORDS.findall(outside)) >= 2
+
+    def _has_purchase_control(self) -> bool:
+        for node in content_elements(self.root):
+            if node.tag in ("button", "input") or (node.tag == "a" and "btn" in (node.get("class") or "")):
+                label = visible_text(node) if node.tag != "input" else (node.get("value") or "")
+                if _PURCHASE.search(label):
+                    return True
+        return False
+
     def _classify(self) -> str:
-        if len(self.cards) >= 2:
-            return "vendor" if self._looks_like_vendor() else "category"
-        if self.heading and parse_prices(self.doc.text):
+        if self.cards:
+            return "vendor" if self.profile else "category"
+        if self.profile:
+            return "other" if _BUYER.search(self.doc.text) else "vendor"
+        if self._single_title() and self._has_purchase_control() and self._detail_prices():
             return "listing"
-        if self._looks_like_vendor():
-            return "vendor"
+        if _LIST_TITLE.search(self.doc.title) or self.root.find(".//*[@rel='next']") is not None:
+            return "category"
         return "other"
 
-    def _looks_like_vendor(self) -> bool:
-        head = (self.heading or "") + " " + self.doc.title
-        return bool(re.search(r"vendor|seller|profile|продавец", head, re.IGNORECASE)) and bool(
-            _VENDOR_CUES.search(self.doc.text)
+    # -- an item page --------------------------------------------------------
+
+    @cached_property
+    def _single_title_text(self) -> str | None:
+        return self._find_single_title()
+
+    def _single_title(self) -> str | None:
+        return self._single_title_text
+
+    def _find_single_title(self) -> str | None:
+        """The item's name: the content text that best matches the page's <title>, else the
+        first heading in the content that is not the site's own name."""
+        page_title = self.doc.title
+        best, best_score = None, 0.0
+        headings = []
+        for node in content_elements(self.root):
+            if node.tag in ("h1", "h2", "h3", "h4", "a", "div", "span", "td", "b", "strong", "p"):
+                own = clean_text(node.text)
+                if node.tag in ("h1", "h2", "h3", "h4"):
+                    own = visible_text(node)
+                    if own and not node.findall(".//a[@href='/']"):
+                        headings.append(own)
+                if len(own) < 6 or len(own) > 250:
+                    continue
+                if page_title and own.casefold() in page_title.casefold():
+                    score = len(own) / max(len(page_title), 1) + 0.5
+                elif page_title:
+                    score = _similarity(own, page_title) if len(own) > 0.5 * len(page_title) else 0
+                else:
+                    score = 0
+                if score > best_score:
+                    best, best_score = own, score
+        if best and best_score >= 0.6:
+            return best
+        return headings[0] if headings else None
+
+    def _detail_prices(self) -> list:
+        labelled = _labelled(self.root, "price")
+        prices = parse_prices(labelled) if labelled else []
+        if prices:
+            return prices
+        title = self._single_title() or ""
+        return parse_prices(content_text(self.root).replace(title, " "))
+
+    def _detail_listing(self) -> RawListing:
+        text_value = content_text(self.root)
+        inline = _inline_fields(text_value)
+        vendor_value = _labelled(self.root, "vendor")
+        vendor = None
+        if vendor_value:
+            vendor = _vendor_name(vendor_value)
+        link = next((node for node in content_elements(self.root) if node.tag == "a"
+                     and _VENDOR_HREF.search(node.get("href", "")) and visible_text(node)), None)
+        if link is not None and (vendor is None or visible_text(link) in (vendor_value or "")):
+            vendor = _vendor_name(visible_text(link))
+        ships_from = _labelled(self.root, "ships_from") or inline.get("ships_from")
+        ships_to = _labelled(self.root, "ships_to") or inline.get("ships_to")
+        if ships_from and not country_code(ships_from):
+            route_from, route_to = _route(ships_from)
+            ships_from, ships_to = route_from, ships_to or route_to
+        return RawListing(
+            title=self._single_title(),
+            url=self.url,
+            vendor=vendor or _vendor_name(inline.get("vendor")),
+            prices=self._detail_prices(),
+            ships_from=_country_or_none(ships_from),
+            ships_to=_split_places(ships_to),
+            city=_labelled(self.root, "city"),
+            district=_labelled(self.root, "district"),
+            dead_drop=_labelled(self.root, "dead_drop"),
+            quantity_text=_labelled(self.root, "quantity"),
+        )
+
+    # -- lists of items --------------------------------------------------------
+
+    def _card_listing(self, card: HtmlElement) -> RawListing | None:
+        link = _item_link(card)
+        title = _card_title(card, link)
+        if not title:
+            return None
+        text_value = content_text(card)
+        prices = parse_prices(text_value.replace(title, " ")) or parse_prices(text_value)
+        inline = _inline_fields(text_value)
+        route_from, route_to = _route(text_value)
+        vendor_link = _vendor_link(card)
+        vendor = _vendor_name(visible_text(vendor_link)) if vendor_link is not None else _vendor_name(inline.get("vendor"))
+        if vendor is None and self.profile:
+            vendor = self._profile_name()
+        return RawListing(
+            title=title,
+            url=self.link(link),
+            vendor=vendor,
+            prices=prices,
+            ships_from=_country_or_none(inline.get("ships_from")) or _country_or_none(route_from),
+            ships_to=_split_places(inline.get("ships_to") or route_to),
+            city=inline.get("city"),
+            district=inline.get("district"),
+            dead_drop=inline.get("dead_drop"),
+            quantity_text=inline.get("quantity"),
         )
 
     def listings(self) -> list[RawListing]:
@@ -193,23 +422,27 @@ class GenericPage(MarketPage):
             return [self._detail_listing()]
         return []
 
-    def _card_listing(self, card: HtmlElement) -> RawListing | None:
-        link = _item_link(card)
-        heading = next((visible_text(h) for h in card.iter("h1", "h2", "h3", "h4", "h5")), None)
-        title = heading or (visible_text(link) if link is not None else None)
-        if not title:
-            return None
-        text_value = visible_text(card)
-        return _from_fields(title, self.link(link), _vendor_of(card), parse_prices(text_value), _inline_fields(text_value))
+    # -- profiles -------------------------------------------------------------
 
-    def _detail_listing(self) -> RawListing:
-        fields = _labelled_fields(self.root)
-        vendor = fields.get("vendor", "").split("(")[0].strip() or None
-        prices = parse_prices(fields.get("price") or self.doc.text)
-        return _from_fields(self.heading, self.url, vendor, prices, fields)
+    def _profile_name(self) -> str | None:
+        title = self.doc.title
+        for pattern in (r"^Contact\s+(\S+)", r"^(\S+?)'s Profile", r"^(\S+)\s+-\s+User Profile", r"-\s*(\S+)\s+Profile$"):
+            match = re.search(pattern, title, re.I)
+            if match:
+                return match.group(1)
+        for node in self.root.iter("h1", "h2", "h3"):
+            heading = visible_text(node)
+            if heading and not _is_chrome(node):
+                return _vendor_name(re.sub(r"'s profile$", "", heading, flags=re.I))
+        return None
 
     def vendor(self) -> dict | None:
         if self.page_type != "vendor":
             return None
-        return {"name": self.heading}
+        return {"name": self._profile_name()}
 
+
+def _split_places(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    return [part for part in re.split(r"[,;|/]| and ", value) if part.strip()]

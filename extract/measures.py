@@ -25,10 +25,11 @@ _SYMBOLS = {
 }
 _SYMBOL_ALT = "|".join(sorted((re.escape(s) for s in _SYMBOLS), key=len, reverse=True))
 # Digits with optional thousands groups (space, nbsp, thin space, comma, dot) and decimals.
+# Exchange rates are not prices: "BTC/USD 9439.54" and "1 BTC = 9439 USD" are skipped.
 _NUMBER = r"\d{1,3}(?:[\u00a0\u202f\u2009 ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*"
 _PRICE_RE = re.compile(
-    rf"(?:(?<![\-−])(?P<pre>{_SYMBOL_ALT})\s?(?P<num1>{_NUMBER})(?!\s?(?:{_SYMBOL_ALT})(?![a-zа-я])))"
-    rf"|(?:(?<![\w.,\-−])(?P<num2>{_NUMBER})\s?(?P<post>{_SYMBOL_ALT})(?![a-zа-я])(?!\s?\d))",
+    rf"(?:(?<![\-−/\w])(?P<pre>{_SYMBOL_ALT})\s?(?P<num1>{_NUMBER})(?!\s?(?:{_SYMBOL_ALT})(?![a-zа-я])))"
+    rf"|(?:(?<![\w.,\-−=≈])(?<![=≈] )(?P<num2>{_NUMBER})\s?(?P<post>{_SYMBOL_ALT})(?![a-zа-я])(?!\s?\d)(?!\s*[=≈:]))",
     re.IGNORECASE,
 )
 
