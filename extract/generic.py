@@ -148,6 +148,8 @@ def _vendor_name(text: str | None) -> str | None:
 def _item_link(card: HtmlElement) -> HtmlElement | None:
     """The link naming the item: the first link with a name that is not a vendor, category or action link."""
     for link in card.iterfind(".//a[@href]"):
+        if link.find(".//a[@href]") is not None:
+            continue  # an <a> wrapped round others (broken markup): the inner ones name things
         href = link.get("href", "")
         label = visible_text(link)
         if not label or _VENDOR_HREF.search(href) or _NOT_ITEM_HREF.search(href) or _ACTION_WORDS.match(label):
@@ -308,7 +310,8 @@ class GenericPage(MarketPage):
             return "vendor" if self.profile else "category"
         if self.profile:
             return "other" if _BUYER.search(self.doc.text) else "vendor"
-        if self._single_title() and self._has_purchase_control() and self._detail_prices():
+        offered = self._has_purchase_control() or _labelled(self.root, "price") is not None
+        if self._single_title() and offered and self._detail_prices():
             return "listing"
         if _LIST_TITLE.search(self.doc.title) or self.root.find(".//*[@rel='next']") is not None:
             return "category"
@@ -362,13 +365,12 @@ class GenericPage(MarketPage):
         text_value = content_text(self.root)
         inline = _inline_fields(text_value)
         vendor_value = _labelled(self.root, "vendor")
-        vendor = None
+        linked = [visible_text(node) for node in content_elements(self.root)
+                  if node.tag == "a" and _VENDOR_HREF.search(node.get("href", "")) and visible_text(node)]
         if vendor_value:
-            vendor = _vendor_name(vendor_value)
-        link = next((node for node in content_elements(self.root) if node.tag == "a"
-                     and _VENDOR_HREF.search(node.get("href", "")) and visible_text(node)), None)
-        if link is not None and (vendor is None or visible_text(link) in (vendor_value or "")):
-            vendor = _vendor_name(visible_text(link))
+            vendor = next((name for name in linked if name in vendor_value), None) or _vendor_name(vendor_value)
+        else:
+            vendor = _vendor_name(linked[0]) if linked else None
         ships_from = _labelled(self.root, "ships_from") or inline.get("ships_from")
         ships_to = _labelled(self.root, "ships_to") or inline.get("ships_to")
         if ships_from and not country_code(ships_from):

@@ -29,7 +29,12 @@ _SYMBOL_ALT = "|".join(sorted((re.escape(s) for s in _SYMBOLS), key=len, reverse
 _NUMBER = r"\d{1,3}(?:[\u00a0\u202f\u2009 ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*"
 _PRICE_RE = re.compile(
     rf"(?:(?<![\-−/\w])(?P<pre>{_SYMBOL_ALT})\s?(?P<num1>{_NUMBER})(?!\s?(?:{_SYMBOL_ALT})(?![a-zа-я])))"
-    rf"|(?:(?<![\w.,\-−=≈])(?<![=≈] )(?P<num2>{_NUMBER})\s?(?P<post>{_SYMBOL_ALT})(?![a-zа-я])(?!\s?\d)(?!\s*[=≈:]))",
+    rf"|(?:(?<![\w.,\-−])(?P<num2>{_NUMBER})\s?(?P<post>{_SYMBOL_ALT})(?![a-zа-я])(?!\s?\d)(?!\s*:))",
+    re.IGNORECASE,
+)
+_RATE_EXPRESSION = re.compile(
+    rf"(?<![\d.,])1\s?(?:{_SYMBOL_ALT})\s*[=≈]\s*(?:{_SYMBOL_ALT})?\s?(?:{_NUMBER})\s?(?:{_SYMBOL_ALT})?(?![a-zа-я])"
+    rf"|(?<![\w/])(?:{_SYMBOL_ALT})\s?/\s?(?:{_SYMBOL_ALT})\s*[:=]?\s*(?:{_NUMBER})",
     re.IGNORECASE,
 )
 
@@ -81,7 +86,7 @@ def currency_code(symbol: str) -> str | None:
 def parse_prices(text: str) -> list[Money]:
     """Every price in ``text``, in order: ``$120``, ``0.0021 BTC``, ``12 000 тенге``, ``€30``."""
     found = []
-    for match in _PRICE_RE.finditer(text):
+    for match in _PRICE_RE.finditer(_RATE_EXPRESSION.sub(" ", text)):
         symbol = match.group("pre") or match.group("post")
         number = match.group("num1") or match.group("num2")
         code = currency_code(symbol)

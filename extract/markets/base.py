@@ -51,27 +51,36 @@ def labelled_value(root: HtmlElement, label: str) -> str | None:
     """The text shown right after a label ("Ships from:", "<th>Price</th>"), wherever the market put it.
 
     The label is an element whose own text is the label (colon optional). The
-    value is what follows it, climbing out of wrappers that hold nothing but the
-    label: in a table, the next cell; elsewhere its tail text and the following
-    siblings, up to a line break or the next label.
+    value is what follows it: inside that element when it holds more, else,
+    climbing out of wrappers that hold nothing but the label, in a table the
+    next cell, elsewhere its tail text and the following siblings, up to a line
+    break or the next label.
     """
     pattern = re.compile(rf"\s*{re.escape(label)}\s*:?\s*", re.IGNORECASE)
     for node in root.iter():
-        if not isinstance(node.tag, str) or not node.text or not pattern.fullmatch(node.text):
-            continue
-        own = visible_text(node)
-        while node.getparent() is not None and visible_text(node.getparent()) == own:
-            node = node.getparent()
-        if node.tag in ("td", "th"):
-            cell = node.getnext()
-            return (visible_text(cell) or None) if cell is not None else None
-        parts = [node.tail or ""]
-        for sibling in node.itersiblings():
-            if sibling.tag == "br" or _is_label(sibling):
-                break
-            parts.append(visible_text(sibling) + " " + (sibling.tail or ""))
-        return clean_text(" ".join(parts)).lstrip(":").strip() or None
+        if isinstance(node.tag, str) and node.text and pattern.fullmatch(node.text):
+            value = _value_after(node)
+            if value:
+                return value
     return None
+
+
+def _value_after(node: HtmlElement) -> str | None:
+    own = visible_text(node)
+    if clean_text(own) != clean_text(node.text):
+        # "<p>Sold by <b><a>name</a></b> <span>...</span></p>": the value is inside the label's element.
+        return clean_text(own[len(clean_text(node.text)):]).lstrip(":").strip() or None
+    while node.getparent() is not None and visible_text(node.getparent()) == own:
+        node = node.getparent()
+    if node.tag in ("td", "th"):
+        cell = node.getnext()
+        return (visible_text(cell) or None) if cell is not None else None
+    parts = [node.tail or ""]
+    for sibling in node.itersiblings():
+        if sibling.tag == "br" or _is_label(sibling):
+            break
+        parts.append(visible_text(sibling) + " " + (sibling.tail or ""))
+    return clean_text(" ".join(parts)).lstrip(":").strip() or None
 
 
 class MarketPage:
