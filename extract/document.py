@@ -46,12 +46,11 @@ def clean_text(text: str | None) -> str:
     return re.sub(r"\s+", " ", text or "").strip()
 
 
-_VISIBLE = etree.XPath(".//text()[not(ancestor::script or ancestor::style)]")
-
-
 def visible_text(node) -> str:
-    """The node's text as a reader sees it: pieces from separate elements stay separate words."""
-    return clean_text(" ".join(_VISIBLE(node)))
+    """The node's text as a reader sees it: pieces from separate elements stay separate words.
+
+    (Scripts, styles and comments are stripped from the tree at parse time.)"""
+    return clean_text(" ".join(node.itertext()))
 
 
 def charset_of(content_type: str | None) -> str | None:
@@ -125,4 +124,6 @@ def parse(raw: bytes, header_encoding: str | None = None) -> Document:
         except Exception as exc:  # BeautifulSoup raises assorted errors on junk
             raise UnreadablePage(f"cannot parse the markup: {exc}") from None
         warnings.append("markup too broken for lxml; parsed with BeautifulSoup")
+    # Nothing a reader sees lives in scripts, styles or comments; drop them once, here.
+    etree.strip_elements(tree, "script", "style", "noscript", etree.Comment, with_tail=False)
     return Document(tree=tree, encoding=encoding, warnings=warnings)

@@ -29,11 +29,13 @@ _ERROR_WORDS = re.compile(
 
 def gate_type(doc: Document) -> str | None:
     """``captcha``, ``login`` or ``error`` when the page is one, else None."""
-    text = doc.text
     # A "not found" title is trusted even on a page that carries the whole site menu.
     if _ERROR_TITLE.search(doc.title):
         return "error"
-    if len(text) > _GATE_MAX_TEXT or len(select(doc.tree, "a[href]")) > _GATE_MAX_LINKS:
+    if len(select(doc.tree, "a[href]")) > _GATE_MAX_LINKS:
+        return None
+    text = doc.text
+    if len(text) > _GATE_MAX_TEXT:
         return None
     password = select(doc.tree, "input[type=password]")
     captcha_inputs = [

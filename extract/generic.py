@@ -81,6 +81,8 @@ _LABELS = {
     "quantity": ("Weight", "Вес", "Фасовка", "Amount"),
 }
 _CARD_MAX_TEXT = 2500
+_INLINE_TAGS = frozenset({"a", "span", "b", "strong", "i", "em", "small", "img", "br", "p", "font", "sub", "sup", "label"})
+_PRICE_HINT = re.compile(r"[$€£₽₸฿]|usd|eur|gbp|btc|xmr|ltc|rub|kzt|руб|тенге|тг", re.I)
 
 
 def _is_chrome(node: HtmlElement) -> bool:
@@ -125,9 +127,18 @@ def content_text(node: HtmlElement, skip=_NOT_PRICE_CONTEXT) -> str:
     return clean_text(" ".join(parts))
 
 
+_SIGNATURES: dict[str, str] = {}
+
+
 def _signature(node: HtmlElement) -> tuple:
-    classes = sorted(token for token in (node.get("class") or "").split() if not any(c.isdigit() for c in token))
-    return node.tag, " ".join(classes)
+    """Tag and classes, without class tokens that carry numbers (per-item ids like shopItem_576552)."""
+    classes = node.get("class") or ""
+    key = _SIGNATURES.get(classes)
+    if key is None:
+        key = " ".join(sorted(token for token in classes.split() if not any(c.isdigit() for c in token)))
+        if len(_SIGNATURES) < 100_000:
+            _SIGNATURES[classes] = key
+    return node.tag, key
 
 
 def _vendor_link(node: HtmlElement) -> HtmlElement | None:
@@ -200,12 +211,10 @@ def _card_title(card: HtmlElement, link: HtmlElement | None) -> str | None:
 
 
 def _is_candidate_card(node: HtmlElement) -> bool:
-    text_value = visible_text(node)
-    if not text_value or len(text_value) > _CARD_MAX_TEXT:
+    text_value = node.text_content()
+    if len(text_value) > 2 * _CARD_MAX_TEXT or len(clean_text(text_value)) > _CARD_MAX_TEXT:
         return False
-    if _item_link(node) is None:
-        return False
-    return bool(parse_prices(content_text(node)))
+    return bool(parse_prices(text_value)) and _item_link(node) is not None
 
 
 def find_item_cards(root: HtmlElement) -> list[HtmlElement]:
@@ -220,16 +229,20 @@ def find_item_cards(root: HtmlElement) -> list[HtmlElement]:
     groups: dict[tuple, list[HtmlElement]] = defaultdict(list)
     for node in content_elements(root):
         parent = node.getparent()
-        if parent is None or node.tag in ("a", "span", "b", "strong", "i", "small", "img", "br", "p", "font"):
+        if parent is None or node.tag in _INLINE_TAGS:
             continue
         groups[(_signature(node), _signature(parent))].append(node)
     best: list[HtmlElement] = []
     best_depth = 0
-    for members in groups.values():
-        if len(members) < 2 or len(members) < len(best):
+    for members in sorted(groups.values(), key=len, reverse=True):
+        if len(members) < max(2, len(best)):
+            break  # sorted by size: no later group can beat the best
+        # Cheap checks first: most groups (menus, table cells) fail them.
+        likely = [m for m in members if m.find(".//a[@href]") is not None and _PRICE_HINT.search(m.text_content())]
+        if len(likely) < max(2, len(best)):
             continue
-        cards = _distinct(_alike([m for m in members if _is_candidate_card(m)]))
-        if len(cards) < 2 or len(cards) < len(best):
+        cards = _distinct(_alike([m for m in likely if _is_candidate_card(m)]))
+        if len(cards) < max(2, len(best)):
             continue
         if sum(bool(_FEEDBACK_ROW.search(visible_text(c))) for c in cards) * 2 >= len(cards):
             continue

@@ -27,11 +27,12 @@ _SYMBOL_ALT = "|".join(sorted((re.escape(s) for s in _SYMBOLS), key=len, reverse
 # Digits with optional thousands groups (space, nbsp, thin space, comma, dot) and decimals.
 # Exchange rates are not prices: "BTC/USD 9439.54" and "1 BTC = 9439 USD" are skipped.
 _NUMBER = r"\d{1,3}(?:[\u00a0\u202f\u2009 ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*"
-_PRICE_RE = re.compile(
-    rf"(?:(?<![\-−/\w])(?P<pre>{_SYMBOL_ALT})\s?(?P<num1>{_NUMBER})(?!\s?(?:{_SYMBOL_ALT})(?![a-zа-я])))"
-    rf"|(?:(?<![\w.,\-−])(?P<num2>{_NUMBER})\s?(?P<post>{_SYMBOL_ALT})(?![a-zа-я])(?!\s?\d)(?!\s*:))",
-    re.IGNORECASE,
-)
+_NUMBER_RE = re.compile(_NUMBER)
+# A symbol right before a number ("$120", "USD 245"), not the end of a word or of a pair ("BTC/USD").
+_SYMBOL_BEFORE = re.compile(rf"(?<![\-−/\w])({_SYMBOL_ALT})\s?$", re.IGNORECASE)
+# A symbol right after a number ("120 $", "0.0021 BTC"), not a label ("XMR :") or the start of another number.
+_SYMBOL_AFTER = re.compile(rf"\s?({_SYMBOL_ALT})(?![a-zа-я])(?!\s?\d)(?!\s*:)", re.IGNORECASE)
+_NOT_BEFORE_AMOUNT = frozenset("-−.,")
 _RATE_EXPRESSION = re.compile(
     rf"(?<![\d.,])1\s?(?:{_SYMBOL_ALT})\s*[=≈]\s*(?:{_SYMBOL_ALT})?\s?(?:{_NUMBER})\s?(?:{_SYMBOL_ALT})?(?![a-zа-я])"
     rf"|(?<![\w/])(?:{_SYMBOL_ALT})\s?/\s?(?:{_SYMBOL_ALT})\s*[:=]?\s*(?:{_NUMBER})",
@@ -85,12 +86,23 @@ def currency_code(symbol: str) -> str | None:
 
 def parse_prices(text: str) -> list[Money]:
     """Every price in ``text``, in order: ``$120``, ``0.0021 BTC``, ``12 000 тенге``, ``€30``."""
+    if not any(c.isdigit() for c in text):
+        return []
+    if "=" in text or "≈" in text or "/" in text:
+        text = _RATE_EXPRESSION.sub(" ", text)
     found = []
-    for match in _PRICE_RE.finditer(_RATE_EXPRESSION.sub(" ", text)):
-        symbol = match.group("pre") or match.group("post")
-        number = match.group("num1") or match.group("num2")
-        code = currency_code(symbol)
-        amount = valid_amount(parse_number(number))
+    for number in _NUMBER_RE.finditer(text):
+        start, end = number.span()
+        before = text[start - 1] if start else " "
+        if before.isdigit() or before in _NOT_BEFORE_AMOUNT:
+            continue
+        after = _SYMBOL_AFTER.match(text, end)
+        symbol = after.group(1) if after and not before.isalnum() else None
+        if symbol is None:
+            preceding = _SYMBOL_BEFORE.search(text[max(0, start - 10):start])
+            symbol = preceding.group(1) if preceding else None
+        code = currency_code(symbol) if symbol else None
+        amount = valid_amount(parse_number(number.group()))
         if code and amount is not None:
             found.append(Money(round(amount, 8), code))
     return found

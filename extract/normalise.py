@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Callable
 
 from extract.document import clean_text
 from extract.measures import Money, parse_quantity
@@ -36,7 +37,9 @@ def _unique(prices: list[Money]) -> list[Money]:
     return seen
 
 
-def normalise(raw: RawListing, on_page_rates: dict[str, float], day: date, store: RatesStore | None) -> Listing | None:
+def normalise(
+    raw: RawListing, on_page_rates: Callable[[], dict[str, float]], day: date, store: RatesStore | None
+) -> Listing | None:
     """A contract listing from what the page shows; None when it has no title to stand on."""
     title = clean_text(raw.title)
     if not title:

@@ -43,11 +43,10 @@ def extract_page(
         return PageResult(source=source, market=known.name if known else market, page_type=gate, warnings=doc.warnings)
     page = known.page_for(doc, url) if known else GenericPage(doc, url)
     day = (captured_at or datetime.now(timezone.utc)).date() if captured_at else date.today()
-    on_page = page.rates()
     listings = []
     warnings = list(doc.warnings)
     for raw_listing in page.listings():
-        listing = normalise(raw_listing, on_page, day, rates)
+        listing = normalise(raw_listing, page.page_rates, day, rates)
         if listing is None:
             warnings.append("an item without a title was skipped")
             continue

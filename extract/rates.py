@@ -12,6 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Callable
 
 from extract.measures import currency_code, parse_number, valid_amount
 
@@ -118,15 +119,17 @@ def to_usd(
     amount: float | None,
     currency: str | None,
     day: date,
-    on_page: dict[str, float],
+    on_page: Callable[[], dict[str, float]],
     store: RatesStore | None,
 ) -> Conversion | None:
+    """``on_page`` gives the page's own rates; it is only asked when a conversion is needed."""
     if amount is None or currency is None:
         return None
     if currency == "USD":
         return Conversion(round(amount, 2), "as shown")
-    if currency in on_page:
-        rate = on_page[currency]
+    shown = on_page()
+    if currency in shown:
+        rate = shown[currency]
         return Conversion(round(amount * rate, 2), f"page: 1 {currency} = {rate:.6g} USD")
     if store is not None:
         found = store.lookup(currency, day)

@@ -92,6 +92,7 @@ class MarketPage:
         self.doc = doc
         self.root = doc.tree
         self.url = url
+        self._rates: dict[str, float] | None = None
 
     def link(self, node: HtmlElement | None) -> str | None:
         """The node's href, absolute when the page's own URL is known."""
@@ -109,6 +110,12 @@ class MarketPage:
     def rates(self) -> dict[str, float]:
         """USD per unit of the currencies whose rate the page prints (header tickers)."""
         return page_rates(self.doc.text)
+
+    def page_rates(self) -> dict[str, float]:
+        """``rates()``, read once and only when a price needs converting."""
+        if self._rates is None:
+            self._rates = self.rates()
+        return self._rates
 
 
 class Market:

@@ -140,6 +140,7 @@ _DRUG_CATEGORY = re.compile(
 _DOSE = re.compile(r"\d\s?(?:mg|mcg|ug|µg|g|gr|gram|grams|oz|kg|ml|lb|lbs|tabs?|pills?|caps?|г|гр|мг|мл)\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=65536)
 def _resolve(text: str) -> str | None:
     cleaned = _GLUE.sub(" ", text)
     return load_pipeline(language_of(cleaned))(cleaned)._.drug
