@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
+from extract.crypto import find_addresses
 from extract.document import UnreadablePage, parse
 from extract.gates import gate_type
 from extract.generic import GenericPage
 from extract.markets import MARKETS, recognise
 from extract.model import PageResult
 from extract.normalise import normalise
+from extract.pgp import find_fingerprints
 from extract.rates import RatesStore
 
 
@@ -51,11 +53,18 @@ def extract_page(
             warnings.append("an item without a title was skipped")
             continue
         listings.append(listing)
+    vendor = page.vendor()
+    if page.page_type == "listing" and len(listings) == 1:
+        listings[0].crypto_addresses = find_addresses(doc.text)
+        listings[0].pgp_fingerprints = find_fingerprints(doc.text)
+    if vendor is not None:
+        vendor["pgp_fingerprints"] = find_fingerprints(doc.text)
+        vendor["crypto_addresses"] = find_addresses(doc.text)
     return PageResult(
         source=source,
         market=known.name if known else market,
         page_type=page.page_type,
         listings=listings,
-        vendor=page.vendor(),
+        vendor=vendor,
         warnings=warnings,
     )

@@ -68,14 +68,10 @@ class NorthwindVendorPage(MarketPage):
         stats = text(self.root, ".vendor-stats") or ""
         rating = re.search(r"Rating:\s*([\d.]+)", stats)
         sales = re.search(r"Sales:\s*([\d,]+)", stats)
-        fingerprint = re.sub(r"\s+", "", text(self.root, ".pgp code") or "").upper()
-        address = text(self.root, ".refund-address code")
         return {
             "name": text(self.root, "h1.vendor-name"),
             "rating": float(rating.group(1)) if rating else None,
             "sales": int(sales.group(1).replace(",", "")) if sales else None,
-            "pgp_fingerprints": [fingerprint] if fingerprint else [],
-            "crypto_addresses": [{"chain": "BTC", "address": address}] if address else [],
         }
 
 
