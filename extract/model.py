@@ -39,6 +39,7 @@ class Listing:
     quantity: float | None = None
     unit: str | None = None
     usd_per_base_unit: float | None = None  # price per g, ml or unit, for comparing offers
+    placeholder_price: bool = False  # "do not buy" or $99,999 holding listings: kept, never averaged in
     drug: str | None = None
     drug_class: str | None = None
     ships_from: str | None = None

@@ -29,6 +29,23 @@ def dead_drop_type(shown: str | None) -> str | None:
     return "other"
 
 
+_PLACEHOLDER_WORDS = re.compile(
+    r"do\s*n[o']?t\s*(?:buy|order|purchase)|not for sale|holding listing|placeholder|test listing|"
+    r"reserved for|private listing|custom listing|не покупать|не заказывать",
+    re.IGNORECASE,
+)
+# No real offer costs this much per listing; markets use such prices to park a listing.
+_PLACEHOLDER_USD = 50_000
+
+
+def is_placeholder(title: str, price_usd: float | None, price: float | None) -> bool:
+    if _PLACEHOLDER_WORDS.search(title):
+        return True
+    if price_usd is not None and price_usd >= _PLACEHOLDER_USD:
+        return True
+    return price is not None and re.fullmatch(r"9{4,}(?:\.9+)?", f"{price:g}") is not None
+
+
 def _unique(prices: list[Money]) -> list[Money]:
     seen: list[Money] = []
     for money in prices:
@@ -72,6 +89,7 @@ def normalise(
         if conversion:
             listing.price_usd, listing.price_usd_basis = conversion.usd, conversion.basis
             break
+    listing.placeholder_price = is_placeholder(title, listing.price_usd, listing.price)
     if listing.price_usd is not None and quantity is not None:
         base_amount, _ = quantity.base
         listing.usd_per_base_unit = round(listing.price_usd / base_amount, 4)

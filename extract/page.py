@@ -14,6 +14,10 @@ from extract.pgp import find_fingerprints
 from extract.rates import RatesStore
 
 
+# Market pages are tens of kilobytes; a page this large is junk or an attack on the parser.
+MAX_PAGE_BYTES = 10 * 1024 * 1024
+
+
 class UnknownMarket(ValueError):
     pass
 
@@ -35,6 +39,9 @@ def extract_page(
     """
     if market is not None and market not in MARKETS and not generic:
         raise UnknownMarket(f"no parser for market {market!r} (known: {', '.join(sorted(MARKETS))})")
+    if len(raw) > MAX_PAGE_BYTES:
+        return PageResult(source=source, market=market, page_type="error",
+                          error=f"page too large: {len(raw) / 1e6:.1f} MB (limit {MAX_PAGE_BYTES / 1e6:.0f} MB)")
     try:
         doc = parse(raw, header_encoding)
     except UnreadablePage as exc:

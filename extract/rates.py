@@ -1,16 +1,21 @@
 """Converting a listing's price to US dollars at its capture date, from the best evidence.
 
 Order of evidence: the page itself (markets print "1 BTC = 10274 USD" in the
-header), then the rates store (nearest earlier rate on record). No rate known
-means no ``price_usd``: a missing value is honest, a guessed one misleads.
+header), then the rates store (nearest earlier rate on record: imported from a
+CSV, or fetched by ``onionwatch rates update``), then the European Central
+Bank's reference rates that ``currencyconverter`` ships (fiat only). No rate
+known means no ``price_usd``: a missing value is honest, a guessed one misleads.
 """
 from __future__ import annotations
 
 import csv
+import json
 import re
 import sqlite3
+import urllib.request
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -115,6 +120,66 @@ class RatesStore:
         return row[0], f"{row[2]} {currency.upper()} {row[1]}"
 
 
+# A reference rate older than this says nothing about the day asked (ECB stopped quoting RUB in 2022).
+_STALE_AFTER = timedelta(days=31)
+
+
+@lru_cache(maxsize=1)
+def _ecb():
+    from currency_converter import CurrencyConverter
+
+    return CurrencyConverter(fallback_on_missing_rate=True, fallback_on_missing_rate_method="last_known",
+                             fallback_on_wrong_date=True)
+
+
+def ecb_usd_rate(currency: str, day: date) -> tuple[float, str] | None:
+    """USD per unit from the ECB reference rates shipped with ``currencyconverter``; None when stale or unknown."""
+    converter = _ecb()
+    if currency not in converter.currencies:
+        return None
+    first, last = converter.bounds[currency]
+    usd_first, usd_last = converter.bounds["USD"]
+    if day < max(first, usd_first) or day > min(last, usd_last) + _STALE_AFTER:
+        return None
+    rate = converter.convert(1, currency, "USD", date=min(day, last, usd_last))
+    return rate, f"ECB {currency} {min(day, last, usd_last).isoformat()}"
+
+
+# Public APIs that answer without a key; overridable for tests and mirrors.
+CRYPTO_API = "https://api.coingecko.com/api/v3/simple/price?ids={ids}&vs_currencies=usd"
+FIAT_API = "https://open.er-api.com/v6/latest/USD"
+_COINGECKO_IDS = {"BTC": "bitcoin", "XMR": "monero", "LTC": "litecoin", "ETH": "ethereum", "USDT": "tether",
+                  "BCH": "bitcoin-cash", "DASH": "dash", "ZEC": "zcash", "TRX": "tron"}
+
+
+def _get_json(url: str, timeout: float) -> dict:
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (fixed https URLs)
+        return json.loads(response.read().decode("utf-8"))
+
+
+def update_rates(store: RatesStore, day: date, crypto_api: str = CRYPTO_API, fiat_api: str = FIAT_API,
+                 timeout: float = 20.0) -> int:
+    """Fetch today's crypto and fiat rates in USD into the store; returns how many were stored.
+
+    Raises OSError (or ValueError for an unexpected answer) when offline or refused.
+    """
+    prices = _get_json(crypto_api.format(ids=",".join(_COINGECKO_IDS.values())), timeout)
+    stored = 0
+    for code, coin in _COINGECKO_IDS.items():
+        usd = prices.get(coin, {}).get("usd")
+        if valid_amount(usd):
+            store.add(day, code, float(usd), "coingecko")
+            stored += 1
+    fiat = _get_json(fiat_api, timeout).get("rates")
+    if not isinstance(fiat, dict):
+        raise ValueError(f"{fiat_api}: no 'rates' in the answer")
+    for code, per_usd in fiat.items():
+        if isinstance(code, str) and len(code) == 3 and valid_amount(per_usd) and code != "USD":
+            store.add(day, code, 1 / float(per_usd), "open.er-api")
+            stored += 1
+    return stored
+
+
 def to_usd(
     amount: float | None,
     currency: str | None,
@@ -131,9 +196,8 @@ def to_usd(
     if currency in shown:
         rate = shown[currency]
         return Conversion(round(amount * rate, 2), f"page: 1 {currency} = {rate:.6g} USD")
-    if store is not None:
-        found = store.lookup(currency, day)
-        if found:
-            rate, basis = found
-            return Conversion(round(amount * rate, 2), f"rates: {basis}")
+    found = (store.lookup(currency, day) if store is not None else None) or ecb_usd_rate(currency, day)
+    if found:
+        rate, basis = found
+        return Conversion(round(amount * rate, 2), f"rates: {basis}")
     return None

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import textwrap
+from datetime import date
 from pathlib import Path
 
 from onionwatch.config import ConfigError, load_config
@@ -66,6 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
     captures.add_argument("action", choices=["verify"], help="verify: report any record that changed since capture")
     captures.add_argument("--market", help="only this market's captures")
     captures.set_defaults(handler=cmd_captures)
+
+    rates = _command(sub, "rates", "Exchange rates for price_usd: import a CSV offline, update online, or show one.",
+                     "onionwatch rates import rates.csv      # columns: date,currency,usd_per_unit[,source]\n"
+                     "onionwatch rates update                # today's crypto and fiat rates from public APIs\n"
+                     "onionwatch rates show KZT --date 2024-03-01")
+    rates_sub = rates.add_subparsers(dest="action", required=True, metavar="ACTION")
+    rates_import = rates_sub.add_parser("import", help="store the rates of a CSV file")
+    rates_import.add_argument("file", type=Path)
+    rates_update = rates_sub.add_parser("update", help="fetch today's rates (needs the network)")
+    rates_update.add_argument("--crypto-api", help="URL template for crypto prices in USD ({ids} is filled in)")
+    rates_update.add_argument("--fiat-api", help="URL of fiat rates per USD")
+    rates_show = rates_sub.add_parser("show", help="the USD rate a conversion would use, and where it comes from")
+    rates_show.add_argument("currency")
+    rates_show.add_argument("--date", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default today)")
+    rates.set_defaults(handler=cmd_rates)
 
     schedule = _command(sub, "schedule", "Run markets on their schedules, unattended (APScheduler).",
                         "onionwatch schedule list\n"
@@ -221,6 +237,37 @@ def cmd_captures(args, config) -> int:
         print(f"ALTERED {record.warc_file} @ {record.offset} {record.url}: {'; '.join(record.problems)}")
     print(f"{total} records in {len(files)} capture files checked, {len(altered)} altered.")
     return 1 if altered else 0
+
+
+def cmd_rates(args, config) -> int:
+    from extract.rates import CRYPTO_API, FIAT_API, RatesStore, ecb_usd_rate, update_rates
+
+    store = RatesStore(config.rates_db)
+    try:
+        if args.action == "import":
+            try:
+                print(f"{store.import_csv(args.file)} rates imported from {args.file}")
+            except (OSError, ValueError) as exc:
+                print(f"onionwatch rates import: {exc}", file=sys.stderr)
+                return 2
+        elif args.action == "update":
+            try:
+                count = update_rates(store, date.today(), args.crypto_api or CRYPTO_API, args.fiat_api or FIAT_API)
+            except (OSError, ValueError) as exc:
+                print(f"onionwatch rates update: cannot fetch rates ({exc}); "
+                      "offline machines use 'onionwatch rates import FILE.csv'", file=sys.stderr)
+                return 1
+            print(f"{count} rates stored for {date.today().isoformat()}")
+        else:
+            day = args.date or date.today()
+            found = store.lookup(args.currency.upper(), day) or ecb_usd_rate(args.currency.upper(), day)
+            if found is None:
+                print(f"no rate known for {args.currency.upper()} on or before {day.isoformat()}")
+                return 1
+            print(f"1 {args.currency.upper()} = {found[0]:.6g} USD ({found[1]})")
+    finally:
+        store.close()
+    return 0
 
 
 def cmd_schedule(args, config) -> int:
