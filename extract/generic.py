@@ -21,6 +21,7 @@ from lxml.html import HtmlElement
 from extract.document import clean_text, visible_text
 from extract.markets.base import MarketPage, labelled_value
 from extract.measures import parse_prices
+from extract.nlp import places_in
 from extract.model import RawListing
 from extract.places import country_code
 
@@ -81,6 +82,7 @@ _LABELS = {
     "quantity": ("Weight", "Вес", "Фасовка", "Amount"),
 }
 _CARD_MAX_TEXT = 2500
+_CYRILLIC = re.compile(r"[а-яё]", re.I)
 _INLINE_TAGS = frozenset({"a", "span", "b", "strong", "i", "em", "small", "img", "br", "p", "font", "sub", "sup", "label"})
 _PRICE_HINT = re.compile(r"[$€£₽₸฿]|usd|eur|gbp|btc|xmr|ltc|rub|kzt|руб|тенге|тг", re.I)
 
@@ -396,7 +398,7 @@ class GenericPage(MarketPage):
             prices=self._detail_prices(),
             ships_from=_country_or_none(ships_from),
             ships_to=_split_places(ships_to),
-            city=_labelled(self.root, "city"),
+            city=_labelled(self.root, "city") or _city_named(text_value.replace(self._single_title() or "", " ")),
             district=_labelled(self.root, "district"),
             dead_drop=_labelled(self.root, "dead_drop"),
             quantity_text=_labelled(self.root, "quantity"),
@@ -424,7 +426,7 @@ class GenericPage(MarketPage):
             prices=prices,
             ships_from=_country_or_none(inline.get("ships_from")) or _country_or_none(route_from),
             ships_to=_split_places(inline.get("ships_to") or route_to),
-            city=inline.get("city"),
+            city=inline.get("city") or _city_named(text_value.replace(title, " ")),
             district=inline.get("district"),
             dead_drop=inline.get("dead_drop"),
             quantity_text=inline.get("quantity"),
@@ -455,6 +457,13 @@ class GenericPage(MarketPage):
         if self.page_type != "vendor":
             return None
         return {"name": self._profile_name()}
+
+
+def _city_named(text_value: str) -> str | None:
+    """The one city a Russian-language card or page names (from the gazetteer), if just one."""
+    if not _CYRILLIC.search(text_value):
+        return None
+    return places_in(text_value[:_CARD_MAX_TEXT])[1]
 
 
 def _split_places(value: str | None) -> list[str] | None:

@@ -8,25 +8,17 @@ from typing import Callable
 from extract.document import clean_text
 from extract.measures import Money, parse_quantity
 from extract.model import Listing, RawListing
-from extract.nlp import drug_with_class
+from extract.nlp import drug_with_class, places_in
 from extract.places import country_code, country_codes
 from extract.rates import RatesStore, to_usd
-
-_DEAD_DROPS = (
-    (re.compile(r"магнит|magnet", re.IGNORECASE), "magnet"),
-    (re.compile(r"прикоп|закоп|buried|dig", re.IGNORECASE), "buried"),
-    (re.compile(r"тайник|cache|stash|hidden spot", re.IGNORECASE), "cache"),
-)
 
 
 def dead_drop_type(shown: str | None) -> str | None:
     """``магнит`` -> magnet, ``прикоп`` -> buried, ``тайник`` -> cache; any other stated type -> other."""
     if not shown or not shown.strip():
         return None
-    for pattern, kind in _DEAD_DROPS:
-        if pattern.search(shown):
-            return kind
-    return "other"
+    kind, _city = places_in(shown)
+    return kind or "other"
 
 
 _PLACEHOLDER_WORDS = re.compile(

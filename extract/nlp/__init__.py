@@ -31,14 +31,18 @@ _CONTEXT_CUES = re.compile(
 
 _CANNABIS_FORMS = {"hashish", "cannabis-concentrate", "cannabis-edible", "cannabis-seeds"}
 
-if not Doc.has_extension("drug"):
-    Doc.set_extension("drug", default=None)
+for _extension in ("drug", "quantity", "dead_drop", "city"):
+    if not Doc.has_extension(_extension):
+        Doc.set_extension(_extension, default=None)
 
 
-@spacy.registry.readers("onionwatch.read_patterns.v1")
-def read_patterns(path: str) -> list[dict]:
-    """EntityRuler patterns from a JSONL file, as a list (initialize() wants a sequence)."""
-    return list(srsly.read_jsonl(path))
+@spacy.registry.readers("onionwatch.read_patterns.v2")
+def read_patterns(paths: list[str]) -> list[dict]:
+    """EntityRuler patterns from JSONL files (relative to this folder), as one list.
+
+    v1 read a single file; v2 reads several, so lexicons stay in files of their own.
+    """
+    return [pattern for path in paths for pattern in srsly.read_jsonl(NLP_DIR / path)]
 
 
 @spacy.registry.tokenizers("onionwatch.plain_tokenizer.v1")
@@ -54,8 +58,8 @@ def create_plain_tokenizer():
     return create
 
 
-def _context_cues(text: str) -> int:
-    return len(_CONTEXT_CUES.findall(text)) + int(parse_quantity(text) is not None)
+def _context_cues(doc: Doc) -> int:
+    return len(_CONTEXT_CUES.findall(doc.text)) + int(doc._.quantity is not None)
 
 
 def russian_stem(word: str) -> str:
@@ -76,6 +80,35 @@ def make_stem_norm(nlp: Language, name: str):
         return doc
 
     return stem_norm
+
+
+@Language.factory("onionwatch_quantity")
+def make_quantity(nlp: Language, name: str):
+    """The single amount the text offers (3.5g, 100 x 2mg, 0,5 г), as doc._.quantity."""
+
+    def quantity(doc: Doc) -> Doc:
+        doc._.quantity = parse_quantity(doc.text)
+        return doc
+
+    return quantity
+
+
+@Language.factory("onionwatch_place_resolver")
+def make_place_resolver(nlp: Language, name: str):
+    """Dead-drop type (magnet, buried, cache) and city, as named in Russian-language shops.
+
+    A city is set only when the text names exactly one: a card listing ten
+    cities sells in all of them, and picking one would be a guess.
+    """
+
+    def resolve(doc: Doc) -> Doc:
+        drops = [ent.ent_id_ for ent in doc.ents if ent.label_ == "DEAD_DROP"]
+        cities = {ent.ent_id_ for ent in doc.ents if ent.label_ == "CITY"}
+        doc._.dead_drop = drops[0] if drops else None
+        doc._.city = cities.pop() if len(cities) == 1 else None
+        return doc
+
+    return resolve
 
 
 @Language.factory("onionwatch_drug_resolver", default_config={"min_context_cues": 1})
@@ -102,7 +135,7 @@ def make_drug_resolver(nlp: Language, name: str, min_context_cues: int):
             if doc._.drug == "cannabis":
                 forms = [e.ent_id_ for e in clear + ambiguous if e.ent_id_ in _CANNABIS_FORMS]
                 doc._.drug = forms[0] if forms else "cannabis"
-        elif ambiguous and _context_cues(doc.text) >= min_context_cues:
+        elif ambiguous and _context_cues(doc) >= min_context_cues:
             doc._.drug = ambiguous[0].ent_id_
         elif by_label.get("NON_DRUG"):
             doc._.drug = "non-drug"
@@ -113,13 +146,7 @@ def make_drug_resolver(nlp: Language, name: str, min_context_cues: int):
 
 @lru_cache(maxsize=2)
 def load_pipeline(lang: str) -> Language:
-    config = spacy.util.load_config(
-        NLP_DIR / "config.cfg",
-        overrides={
-            "nlp.lang": lang,
-            "initialize.components.drug_ruler.patterns.path": str(NLP_DIR / "patterns" / "drugs.jsonl"),
-        },
-    )
+    config = spacy.util.load_config(NLP_DIR / "config.cfg", overrides={"nlp.lang": lang})
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     nlp.initialize()
     return nlp
@@ -164,6 +191,13 @@ def detect_drug(title: str, category: str | None = None) -> str | None:
     if in_category is None and not _DOSE.search(title) and not (category and _DRUG_CATEGORY.search(category)):
         return "non-drug"
     return in_category
+
+
+@lru_cache(maxsize=4096)
+def places_in(text: str) -> tuple[str | None, str | None]:
+    """(dead-drop type, city) named in a short text such as "Тип клада: магнитом" or a card."""
+    doc = load_pipeline(language_of(text))(_GLUE.sub(" ", text))
+    return doc._.dead_drop, doc._.city
 
 
 def drug_with_class(title: str, category: str | None = None) -> tuple[str | None, str | None]:
