@@ -15,20 +15,21 @@ from typing import Iterable
 import tantivy
 
 from index.protocol import SearchResult
-from index.query import FILTER_FIELDS, Query, normalise_value, parse_query
+from index.query import KEYWORD_FIELDS, NUMBER_FIELDS, And, Node, Not, Or, Range, Term, Text, normalise_value, parse_query
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("listing_id", stored=True, tokenizer_name="raw")
-    for name in FILTER_FIELDS:
-        builder.add_text_field(name, tokenizer_name="raw", fast=True)
+    for name in KEYWORD_FIELDS:
+        if name != "listing_id":
+            builder.add_text_field(name, tokenizer_name="raw", fast=True)
     builder.add_text_field("text", tokenizer_name="default")
-    builder.add_float_field("price_usd", indexed=True, fast=True)
-    builder.add_float_field("usd_per_base_unit", indexed=True, fast=True)
+    for name in NUMBER_FIELDS:
+        builder.add_float_field(name, indexed=True, fast=True)
     builder.add_date_field("captured_at", indexed=True, fast=True)
     builder.add_bytes_field("doc", stored=True)
     return builder.build()
@@ -49,7 +50,9 @@ class EmbeddedIndex:
     def _document(self, listing: dict) -> tantivy.Document:
         doc = tantivy.Document()
         doc.add_text("listing_id", listing["listing_id"])
-        for name in FILTER_FIELDS:
+        for name in KEYWORD_FIELDS:
+            if name == "listing_id":
+                continue
             value = listing.get(name)
             for item in value if isinstance(value, list) else [value]:
                 if item:
@@ -58,7 +61,7 @@ class EmbeddedIndex:
             str(listing.get(key) or "") for key in ("title", "vendor", "drug", "city", "district", "market")
         )
         doc.add_text("text", searchable)
-        for name in ("price_usd", "usd_per_base_unit"):
+        for name in NUMBER_FIELDS:
             if listing.get(name) is not None:
                 doc.add_float(name, float(listing[name]))
         if listing.get("captured_at"):
@@ -84,21 +87,40 @@ class EmbeddedIndex:
         self.index.reload()
         return count
 
-    def _tantivy_query(self, query: Query) -> tantivy.Query:
-        must = []
-        for clause in query.filters:
-            must.append(tantivy.Query.term_query(self.schema, clause.field, clause.value))
-        for clause in query.text:
-            tokens = words(clause.value)
+    def _tantivy_query(self, node: Node) -> tantivy.Query:
+        schema = self.schema
+        if isinstance(node, Term):
+            return tantivy.Query.term_query(schema, node.field, node.value)
+        if isinstance(node, Text):
+            tokens = words(node.value)
             if not tokens:
-                continue
-            if clause.phrase and len(tokens) > 1:
-                must.append(tantivy.Query.phrase_query(self.schema, "text", tokens))
-            else:
-                must.extend(tantivy.Query.term_query(self.schema, "text", token) for token in tokens)
-        if not must:
-            return tantivy.Query.all_query()
-        return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in must])
+                return tantivy.Query.all_query()
+            if node.phrase and len(tokens) > 1:
+                return tantivy.Query.phrase_query(schema, "text", tokens)
+            if len(tokens) == 1:
+                return tantivy.Query.term_query(schema, "text", tokens[0])
+            return tantivy.Query.boolean_query(
+                [(tantivy.Occur.Must, tantivy.Query.term_query(schema, "text", t)) for t in tokens]
+            )
+        if isinstance(node, Range):
+            kind = tantivy.FieldType.Date if node.field == "captured_at" else tantivy.FieldType.Float
+            return tantivy.Query.range_query(
+                schema, node.field, kind, node.low, node.high,
+                include_lower=node.include_low if node.low is not None else True,
+                include_upper=node.include_high if node.high is not None else True,
+            )
+        if isinstance(node, Not):
+            return tantivy.Query.boolean_query([
+                (tantivy.Occur.Must, tantivy.Query.all_query()),
+                (tantivy.Occur.MustNot, self._tantivy_query(node.clause)),
+            ])
+        if isinstance(node, And):
+            if not node.clauses:
+                return tantivy.Query.all_query()
+            return tantivy.Query.boolean_query([(tantivy.Occur.Must, self._tantivy_query(c)) for c in node.clauses])
+        if isinstance(node, Or):
+            return tantivy.Query.boolean_query([(tantivy.Occur.Should, self._tantivy_query(c)) for c in node.clauses])
+        raise TypeError(f"unknown query node {node!r}")
 
     def get_many(self, listing_ids: Iterable[str]) -> dict[str, dict]:
         ids = list(dict.fromkeys(listing_ids))

@@ -1,21 +1,27 @@
-"""The analyst's query language, parsed once and translated by each backend.
+"""The analyst's query language, parsed once into a tree that each backend translates.
 
-    cocaine city:Алматы             free text and field filters, all must match
-    "crystal meth" vendor:NordicSnow  phrases in quotes; values with spaces quoted too
-    market:tayga drug:mephedrone
+    cocaine city:Алматы                  words and filters; all must match
+    "crystal meth" vendor:"Ice Queen"    phrases in quotes; values with spaces quoted too
+    drug:mephedrone OR drug:alpha-pvp    OR binds looser than AND
+    market:tayga NOT dead_drop:magnet    NOT (or a leading -) excludes
+    price_usd:[10 TO 50]  seen:>=2024-01-01  usd_per_base_unit:<20   ranges
+    (drug:cocaine OR drug:crack) ships_from:NL
 
-Fields: drug, drug_class, market, vendor, city, district, ships_from, ships_to,
-currency, dead_drop. Errors point at the character where the query went wrong.
+Errors say what is wrong and point at the character.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
 
-FILTER_FIELDS = (
+KEYWORD_FIELDS = (
     "drug", "drug_class", "market", "vendor", "city", "district",
-    "ships_from", "ships_to", "currency", "dead_drop",
+    "ships_from", "ships_to", "currency", "dead_drop", "listing_id",
 )
+NUMBER_FIELDS = ("price", "price_usd", "usd_per_base_unit", "quantity")
+DATE_FIELDS = {"seen": "captured_at"}
+FILTER_FIELDS = KEYWORD_FIELDS  # kept for callers that list the term filters
 # Country and currency codes are stored upper-case, everything else case-folded.
 UPPER_FIELDS = frozenset({"ships_from", "ships_to", "currency"})
 
@@ -27,23 +33,43 @@ class QuerySyntaxError(ValueError):
 
 
 @dataclass(frozen=True)
-class Clause:
-    field: str | None  # None: free text
+class Text:
     value: str
     phrase: bool = False
 
 
 @dataclass(frozen=True)
-class Query:
-    clauses: tuple[Clause, ...] = field(default_factory=tuple)
+class Term:
+    field: str
+    value: str
 
-    @property
-    def filters(self) -> list[Clause]:
-        return [c for c in self.clauses if c.field]
 
-    @property
-    def text(self) -> list[Clause]:
-        return [c for c in self.clauses if not c.field]
+@dataclass(frozen=True)
+class Range:
+    field: str  # the stored field: price_usd, captured_at, ...
+    low: float | datetime | None
+    high: float | datetime | None
+    include_low: bool = True
+    include_high: bool = True
+
+
+@dataclass(frozen=True)
+class Not:
+    clause: "Node"
+
+
+@dataclass(frozen=True)
+class And:
+    clauses: tuple["Node", ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    clauses: tuple["Node", ...]
+
+
+Node = Text | Term | Range | Not | And | Or
+MATCH_ALL = And(())
 
 
 def normalise_value(field_name: str, value: str) -> str:
@@ -51,36 +77,171 @@ def normalise_value(field_name: str, value: str) -> str:
     return value.upper() if field_name in UPPER_FIELDS else value.casefold()
 
 
-_TOKEN = re.compile(r'\s*(?:(?P<field>[A-Za-z_]+):)?(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s"]+))')
+_TOKEN = re.compile(
+    r'\s*(?:(?P<lparen>\()|(?P<rparen>\))|(?P<minus>-(?=\S))'
+    r'|(?P<field>[A-Za-z_]+):(?P<fvalue>\[[^\]]*\]?|"[^"]*"?|[<>]=?[^\s()]*|[^\s()"]*)'
+    r'|(?P<phrase>"[^"]*"?)|(?P<word>[^\s()"]+))'
+)
 
 
-def parse_query(query: str) -> Query:
-    if query.count('"') % 2:
-        raise QuerySyntaxError(query, query.rfind('"'), "unclosed quote")
-    clauses = []
-    position = 0
+@dataclass
+class _Token:
+    kind: str
+    text: str
+    position: int
+    field: str | None = None
+
+
+def _tokens(query: str) -> list[_Token]:
+    found, position = [], 0
     while position < len(query):
         if not query[position:].strip():
             break
         match = _TOKEN.match(query, position)
         if match is None or match.end() == position:
-            start = position + len(query[position:]) - len(query[position:].lstrip())
-            raise QuerySyntaxError(query, start, "unexpected character")
-        name = match.group("field")
-        value = match.group("quoted") if match.group("quoted") is not None else match.group("bare")
-        if name is not None:
-            name = name.lower()
-            if name not in FILTER_FIELDS:
-                raise QuerySyntaxError(
-                    query, match.start("field"),
-                    f"unknown field {name!r} (fields: {', '.join(FILTER_FIELDS)})",
-                )
-            if not value.strip():
-                raise QuerySyntaxError(query, match.end() - 1, f"{name}: needs a value")
-            clauses.append(Clause(name, normalise_value(name, value)))
-        elif re.fullmatch(r"[A-Za-z_]+:", value):
-            raise QuerySyntaxError(query, match.end() - 1, f"{value} needs a value")
-        elif value.strip():
-            clauses.append(Clause(None, value.strip(), phrase=match.group("quoted") is not None))
+            raise QuerySyntaxError(query, position, "unexpected character")
+        start = match.start(match.lastgroup)
+        kind = match.lastgroup
+        if kind == "fvalue":
+            found.append(_Token("field", match.group("fvalue"), match.start("field"), match.group("field").lower()))
+        elif kind == "word" and match.group("word") in ("AND", "OR", "NOT"):
+            found.append(_Token(match.group("word"), match.group("word"), start))
+        else:
+            found.append(_Token(kind, match.group(kind), start))
         position = match.end()
-    return Query(tuple(clauses))
+    return found
+
+
+class _Parser:
+    def __init__(self, query: str):
+        self.query = query
+        self.tokens = _tokens(query)
+        self.index = 0
+
+    def error(self, message: str, token: _Token | None = None) -> QuerySyntaxError:
+        position = token.position if token else len(self.query)
+        return QuerySyntaxError(self.query, position, message)
+
+    def peek(self) -> _Token | None:
+        return self.tokens[self.index] if self.index < len(self.tokens) else None
+
+    def take(self) -> _Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def parse(self) -> Node:
+        if not self.tokens:
+            return MATCH_ALL
+        node = self.or_expression()
+        if self.peek() is not None:
+            raise self.error("unexpected ')'" if self.peek().kind == "rparen" else "unexpected text", self.peek())
+        return node
+
+    def or_expression(self) -> Node:
+        clauses = [self.and_expression()]
+        while self.peek() is not None and self.peek().kind == "OR":
+            operator = self.take()
+            if self.peek() is None or self.peek().kind in ("OR", "AND", "rparen"):
+                raise self.error("OR needs something on its right", operator)
+            clauses.append(self.and_expression())
+        return clauses[0] if len(clauses) == 1 else Or(tuple(clauses))
+
+    def and_expression(self) -> Node:
+        clauses = [self.unary()]
+        while self.peek() is not None and self.peek().kind not in ("OR", "rparen"):
+            if self.peek().kind == "AND":
+                operator = self.take()
+                if self.peek() is None or self.peek().kind in ("OR", "AND", "rparen"):
+                    raise self.error("AND needs something on its right", operator)
+            clauses.append(self.unary())
+        return clauses[0] if len(clauses) == 1 else And(tuple(clauses))
+
+    def unary(self) -> Node:
+        token = self.peek()
+        if token is None:
+            raise self.error("the query ends too early")
+        if token.kind in ("NOT", "minus"):
+            self.take()
+            if self.peek() is None:
+                raise self.error(f"{token.text} needs something to exclude", token)
+            return Not(self.unary())
+        return self.primary()
+
+    def primary(self) -> Node:
+        token = self.take()
+        if token.kind == "lparen":
+            if self.peek() is None:
+                raise self.error("unclosed '('", token)
+            node = self.or_expression()
+            if self.peek() is None or self.peek().kind != "rparen":
+                raise self.error("unclosed '('", token)
+            self.take()
+            return node
+        if token.kind == "rparen":
+            raise self.error("unexpected ')'", token)
+        if token.kind in ("AND", "OR"):
+            raise self.error(f"{token.kind} needs something on its left", token)
+        if token.kind == "phrase":
+            if len(token.text) < 2 or not token.text.endswith('"'):
+                raise self.error("unclosed quote", token)
+            return Text(token.text[1:-1], phrase=True)
+        if token.kind == "word":
+            return Text(token.text)
+        return self.field(token)
+
+    def field(self, token: _Token) -> Node:
+        name, raw = token.field, token.text
+        value_at = token.position + len(name) + 1
+        if not raw:
+            raise QuerySyntaxError(self.query, value_at, f"{name}: needs a value")
+        if name in KEYWORD_FIELDS:
+            if raw.startswith('"'):
+                if len(raw) < 2 or not raw.endswith('"'):
+                    raise QuerySyntaxError(self.query, value_at, "unclosed quote")
+                raw = raw[1:-1]
+            if not raw.strip():
+                raise QuerySyntaxError(self.query, value_at, f"{name}: needs a value")
+            return Term(name, normalise_value(name, raw))
+        if name in NUMBER_FIELDS or name in DATE_FIELDS:
+            return _range(self.query, value_at, name, raw)
+        known = ", ".join((*KEYWORD_FIELDS, *NUMBER_FIELDS, *DATE_FIELDS))
+        raise QuerySyntaxError(self.query, token.position, f"unknown field {name!r} (fields: {known})")
+
+
+def _bound(query: str, position: int, name: str, text: str):
+    text = text.strip()
+    if text == "*":
+        return None
+    if name in DATE_FIELDS:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise QuerySyntaxError(query, position, f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
+        return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    try:
+        return float(text)
+    except ValueError:
+        raise QuerySyntaxError(query, position, f"{name}: {text!r} is not a number") from None
+
+
+def _range(query: str, position: int, name: str, raw: str) -> Range:
+    stored = DATE_FIELDS.get(name, name)
+    if raw.startswith("["):
+        match = re.fullmatch(r"\[\s*(\S+)\s+TO\s+(\S+)\s*\]", raw)
+        if not match:
+            raise QuerySyntaxError(query, position, f"{name}: a range reads [LOW TO HIGH]")
+        return Range(stored, _bound(query, position, name, match.group(1)), _bound(query, position, name, match.group(2)))
+    match = re.fullmatch(r"(>=|<=|>|<)?(.+)", raw)
+    operator, value = match.group(1), _bound(query, position, name, match.group(2))
+    if value is None:
+        raise QuerySyntaxError(query, position, f"{name}: needs a value")
+    if operator in (">", ">="):
+        return Range(stored, value, None, include_low=operator == ">=")
+    if operator in ("<", "<="):
+        return Range(stored, None, value, include_high=operator == "<=")
+    return Range(stored, value, value)
+
+
+def parse_query(query: str) -> Node:
+    return _Parser(query).parse()

@@ -25,7 +25,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = PROJECT_ROOT / "samples"
 DEFAULT_DATA_DIR = Path("onionwatch-data")
-INDEX_BACKENDS = ("embedded",)
+INDEX_BACKENDS = ("embedded", "elasticsearch")
 
 
 class ConfigError(ValueError):
@@ -64,8 +64,16 @@ class MarketSource:
 
 @dataclass(frozen=True)
 class IndexConfig:
+    """``embedded`` (tantivy in the data folder) or ``elasticsearch``. Secrets are best left to the
+    environment: ONIONWATCH_ES_API_KEY, or ONIONWATCH_ES_USER and ONIONWATCH_ES_PASSWORD."""
+
     backend: str = "embedded"
     url: str | None = None
+    api_key: str | None = None
+    username: str | None = None
+    password: str | None = None
+    ca_certs: str | None = None
+    prefix: str = "onionwatch"
 
 
 @dataclass(frozen=True)
@@ -186,6 +194,10 @@ def _from_dict(raw: dict, source_file: Path | None) -> Config:
     backend = index_raw.get("backend", "embedded")
     if backend not in INDEX_BACKENDS:
         raise ConfigError(f"{where}: index.backend must be one of {', '.join(INDEX_BACKENDS)}, not {backend!r}")
+    try:
+        index = IndexConfig(**index_raw)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: [index]: {exc}") from None
     limits_raw = raw.get("limits", {})
     try:
         limits = CrawlLimits(**limits_raw)
@@ -199,7 +211,7 @@ def _from_dict(raw: dict, source_file: Path | None) -> Config:
     return Config(
         data_dir=data_dir,
         markets=tuple(markets) or sample_markets(),
-        index=IndexConfig(backend=backend, url=index_raw.get("url")),
+        index=index,
         http_proxies=proxies,
         limits=limits,
         source_file=source_file,

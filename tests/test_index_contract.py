@@ -1,0 +1,205 @@
+"""One contract for both index backends: the same documents and queries give the same hits.
+
+The embedded backend runs always. Elasticsearch runs whenever ONIONWATCH_ES_URL points at
+a server; on machines without one (no server can be installed here), the requests the
+Elasticsearch backend sends are checked through a recording node: mappings, bulk bodies,
+and the query DSL of every query form.
+"""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+import pytest
+from elastic_transport import ApiResponseMeta, BaseNode, HttpHeaders
+from elastic_transport._node import NodeApiResponse
+
+from index.elastic import MAPPINGS, ElasticsearchIndex, IndexWriteError, to_es_query
+from index.embedded import EmbeddedIndex
+from index.query import parse_query
+
+DOCS = [
+    {"listing_id": "a1", "market": "tayga", "title": "Мефедрон VHQ кристаллы", "vendor": "Тайга", "drug": "mephedrone",
+     "city": "Алматы", "district": "Бостандыкский", "dead_drop": "magnet", "currency": "KZT", "price": 25000.0,
+     "price_usd": 49.5, "quantity": 1.0, "usd_per_base_unit": 49.5, "captured_at": "2024-03-02T10:00:00Z"},
+    {"listing_id": "a2", "market": "tayga", "title": "Шишки Amnesia Haze", "vendor": "Тайга", "drug": "cannabis",
+     "city": "Астана", "dead_drop": "buried", "currency": "KZT", "price": 18000.0, "price_usd": 35.6,
+     "quantity": 2.0, "usd_per_base_unit": 17.8, "captured_at": "2024-04-11T10:00:00Z"},
+    {"listing_id": "b1", "market": "northwind", "title": "Peruvian Flake Cocaine 90% 3.5g", "vendor": "NordicSnow",
+     "drug": "cocaine", "ships_from": "NL", "ships_to": ["WW"], "currency": "USD", "price": 245.0, "price_usd": 245.0,
+     "quantity": 3.5, "usd_per_base_unit": 70.0, "captured_at": "2023-12-01T00:00:00Z"},
+    {"listing_id": "b2", "market": "northwind", "title": "Bolivian crack rocks 1g", "vendor": "Ice Queen",
+     "drug": "crack", "ships_from": "DE", "ships_to": ["EU", "GB"], "currency": "USD", "price": 40.0,
+     "price_usd": 40.0, "quantity": 1.0, "usd_per_base_unit": 40.0, "captured_at": "2024-05-01T00:00:00Z"},
+]
+QUERIES = {
+    "": {"a1", "a2", "b1", "b2"},
+    "cocaine": {"b1"},
+    "мефедрон": {"a1"},
+    '"flake cocaine"': {"b1"},
+    "drug:cocaine OR drug:crack": {"b1", "b2"},
+    "market:northwind NOT ships_from:NL": {"b2"},
+    "-market:tayga": {"b1", "b2"},
+    "ships_to:gb": {"b2"},
+    'vendor:"ice queen"': {"b2"},
+    "city:алматы": {"a1"},
+    "dead_drop:buried": {"a2"},
+    "price_usd:[40 TO 50]": {"a1", "b2"},
+    "usd_per_base_unit:<40": {"a2"},
+    "seen:>=2024-01-01": {"a1", "a2", "b2"},
+    "(drug:cocaine OR drug:crack) ships_from:NL": {"b1"},
+    "market:tayga seen:[2024-04-01 TO 2024-12-31]": {"a2"},
+}
+
+
+def _backends(tmp_path):
+    yield "embedded", EmbeddedIndex(tmp_path / "index")
+    if os.environ.get("ONIONWATCH_ES_URL"):
+        yield "elasticsearch", ElasticsearchIndex.from_settings(prefix=f"onionwatch-test-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def backends(tmp_path):
+    made = list(_backends(tmp_path))
+    for _name, backend in made:
+        backend.upsert(DOCS)
+    yield made
+    for name, backend in made:
+        if name == "elasticsearch":
+            backend.client.indices.delete(index=f"{backend.alias}-v*")
+            backend.client.indices.delete_index_template(name=backend.template)
+
+
+@pytest.mark.parametrize("query", sorted(QUERIES))
+def test_every_backend_gives_the_same_hits(backends, query):
+    for name, backend in backends:
+        result = backend.search(query, limit=50)
+        assert {hit["listing_id"] for hit in result.hits} == QUERIES[query], (name, query)
+        assert result.total == len(QUERIES[query]), (name, query)
+
+
+def test_every_backend_replaces_by_id_and_fetches_by_id(backends):
+    for name, backend in backends:
+        backend.upsert([{**DOCS[0], "price": 24000.0}])
+        assert backend.count() == len(DOCS), name
+        fetched = backend.get_many(["a1", "zz"])
+        assert list(fetched) == ["a1"] and fetched["a1"]["price"] == 24000.0, name
+
+
+# -- the requests the Elasticsearch backend sends ------------------------------
+
+
+class RecordingNode(BaseNode):
+    """Answers like an empty Elasticsearch server and keeps every request it was sent."""
+
+    requests: list[tuple[str, str, object]] = []
+    bulk_failures: list[int] = []  # HTTP statuses to report for the first items of the next bulk calls
+
+    def perform_request(self, method, target, body=None, headers=None, request_timeout=None):
+        payload = None
+        if body:
+            text = body.decode("utf-8")
+            payload = [json.loads(line) for line in text.splitlines() if line] if "_bulk" in target else json.loads(text)
+        RecordingNode.requests.append((method, target, payload))
+        status, answer = 200, {"acknowledged": True}
+        if method == "HEAD":
+            status, answer = 404, None
+        elif "_bulk" in target:
+            items = []
+            for action in payload[0::2]:
+                item_status = RecordingNode.bulk_failures.pop(0) if RecordingNode.bulk_failures else 201
+                items.append({"index": {"_id": action["index"]["_id"], "status": item_status,
+                                        **({"error": {"type": "es_rejected_execution_exception"}}
+                                           if item_status >= 400 else {})}})
+            answer = {"took": 1, "errors": any(i["index"]["status"] >= 400 for i in items), "items": items}
+        elif target.endswith("/_search"):
+            answer = {"hits": {"total": {"value": 1, "relation": "eq"}, "hits": [{"_id": "b1", "_source": DOCS[2]}]}}
+        meta = ApiResponseMeta(status=status, http_version="1.1", duration=0.0, node=self.config,
+                               headers=HttpHeaders({"x-elastic-product": "Elasticsearch",
+                                                    "content-type": "application/json"}))
+        return NodeApiResponse(meta, json.dumps(answer).encode() if answer is not None else b"")
+
+
+@pytest.fixture
+def recorded():
+    RecordingNode.requests = []
+    RecordingNode.bulk_failures = []
+    backend = ElasticsearchIndex.from_settings(url="http://127.0.0.1:9200", node_class=RecordingNode, max_retries=0)
+    backend.retry_backoff_s = 0.01
+    return backend
+
+
+def test_first_write_creates_template_versioned_index_and_alias(recorded):
+    recorded.upsert(DOCS[:1])
+    calls = [(method, target) for method, target, _ in RecordingNode.requests]
+    assert calls[:5] == [
+        ("PUT", "/_index_template/onionwatch-listings"),
+        ("HEAD", "/_alias/onionwatch-listings"),
+        ("HEAD", "/onionwatch-listings-v1"),
+        ("PUT", "/onionwatch-listings-v1"),
+        ("PUT", "/onionwatch-listings-v1/_alias/onionwatch-listings"),
+    ]
+    template = RecordingNode.requests[0][2]
+    assert template["index_patterns"] == ["onionwatch-listings-v*"]
+    mappings = template["template"]["mappings"]
+    assert mappings == MAPPINGS and mappings["dynamic"] is False
+    assert mappings["properties"]["title"]["fields"]["ru"]["analyzer"] == "russian_text"
+    assert template["template"]["settings"]["analysis"]["analyzer"]["russian_text"] == {"type": "russian"}
+
+
+def test_bulk_bodies_use_the_stable_id_and_the_alias(recorded):
+    recorded.upsert(DOCS)
+    recorded.upsert(DOCS)  # the same ids again: replaced, never duplicated
+    bulks = [payload for method, target, payload in RecordingNode.requests if target == "/_bulk"]
+    assert len(bulks) == 2
+    for bulk in bulks:
+        actions, sources = bulk[0::2], bulk[1::2]
+        assert [a["index"]["_id"] for a in actions] == [d["listing_id"] for d in DOCS]
+        assert {a["index"]["_index"] for a in actions} == {"onionwatch-listings"}
+        assert sources[0]["month"] == "2024-03" and sources[0]["title"] == DOCS[0]["title"]
+
+
+def test_rejected_items_are_retried_with_back_off(recorded):
+    RecordingNode.bulk_failures = [429]  # the first item of the first bulk call is rejected once
+    assert recorded.upsert(DOCS) == len(DOCS)
+    bulks = [payload for _m, target, payload in RecordingNode.requests if target == "/_bulk"]
+    assert len(bulks) == 2 and [a["index"]["_id"] for a in bulks[1][0::2]] == ["a1"]
+
+
+def test_items_that_keep_failing_are_reported_for_the_spool(recorded):
+    RecordingNode.bulk_failures = [400]  # not retryable
+    with pytest.raises(IndexWriteError, match="a1"):
+        recorded.upsert(DOCS)
+
+
+def test_search_sends_a_bool_query_never_query_string(recorded):
+    result = recorded.search('(drug:cocaine OR drug:crack) "flake cocaine" price_usd:[10 TO 300] NOT city:омск')
+    assert result.total == 1 and result.hits[0]["listing_id"] == "b1"
+    (method, target, body), = [r for r in RecordingNode.requests if r[1].endswith("/_search")]
+    assert target == "/onionwatch-listings/_search"
+    assert body["query"] == {"bool": {"must": [
+        {"bool": {"should": [{"term": {"drug": "cocaine"}}, {"term": {"drug": "crack"}}], "minimum_should_match": 1}},
+        {"simple_query_string": {"query": '"flake cocaine"', "fields": ["title", "title.en", "title.ru", "vendor.text",
+                                                                        "city.text", "district.text"],
+                                 "default_operator": "and"}},
+        {"range": {"price_usd": {"gte": 10.0, "lte": 300.0}}},
+        {"bool": {"must_not": [{"term": {"city": "омск"}}]}},
+    ]}}
+    assert "query_string" not in json.dumps(body).replace("simple_query_string", "")
+
+
+@pytest.mark.parametrize("query, dsl", [
+    ("", {"match_all": {}}),
+    ("seen:>=2024-01-01", {"range": {"captured_at": {"gte": "2024-01-01T00:00:00Z"}}}),
+    ("usd_per_base_unit:<20", {"range": {"usd_per_base_unit": {"lt": 20.0}}}),
+    ('a+b -(c) "d', None),  # unclosed quote: an error, never sent
+    ("foo*bar|baz", {"simple_query_string": {"query": r"foo\*bar\|baz", "fields": [
+        "title", "title.en", "title.ru", "vendor.text", "city.text", "district.text"], "default_operator": "and"}}),
+])
+def test_query_dsl_for_each_form(query, dsl):
+    if dsl is None:
+        with pytest.raises(ValueError):
+            parse_query(query)
+        return
+    assert to_es_query(parse_query(query)) == dsl
