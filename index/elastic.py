@@ -19,6 +19,7 @@ from typing import Iterable
 
 from elasticsearch import Elasticsearch, helpers
 
+from index.aggregations import Aggregations
 from index.protocol import SearchResult
 from index.query import (
     KEYWORD_FIELDS, NUMBER_FIELDS, And, Node, Not, Or, Range, Term, Text, parse_query,
@@ -44,6 +45,7 @@ MAPPINGS = {
     "dynamic": False,
     "properties": {
         "listing_id": {"type": "keyword"},
+        "kind": {"type": "keyword"},  # listing (current state) or observation (one capture of it)
         "market": _KEYWORD,
         "title": {
             "type": "text",
@@ -111,6 +113,7 @@ def _bound(value):
 def es_document(listing: dict) -> dict:
     """A listing as stored in Elasticsearch: keyword values folded like the query's, plus its month."""
     document = dict(listing)
+    document.setdefault("kind", "listing")
     for name in KEYWORD_FIELDS:
         if isinstance(document.get(name), str):
             document[name] = document[name].strip()
@@ -123,7 +126,11 @@ class IndexWriteError(RuntimeError):
     """Some listings could not be written; they are named so the batch can be kept for retry."""
 
 
-class ElasticsearchIndex:
+def _of_kind(query: dict, kind: str) -> dict:
+    return {"bool": {"must": [query], "filter": [{"term": {"kind": kind}}]}}
+
+
+class ElasticsearchIndex(Aggregations):
     def __init__(self, client: Elasticsearch, prefix: str = "onionwatch", retry_backoff_s: float = 1.0):
         self.client = client
         self.retry_backoff_s = retry_backoff_s
@@ -187,9 +194,15 @@ class ElasticsearchIndex:
         return target
 
     def upsert(self, listings: Iterable[dict]) -> int:
+        return self._write(listings)
+
+    def add_observations(self, observations: Iterable[dict]) -> int:
+        return self._write(observations)
+
+    def _write(self, documents: Iterable[dict]) -> int:
         self.ensure_ready()
-        actions = ({"_op_type": "index", "_index": self.alias, "_id": listing["listing_id"],
-                    "_source": es_document(listing)} for listing in listings)
+        actions = ({"_op_type": "index", "_index": self.alias, "_id": doc.get("doc_id") or doc["listing_id"],
+                    "_source": es_document(doc)} for doc in documents)
         written, failed = 0, []
         for ok, item in helpers.streaming_bulk(
             self.client, actions, chunk_size=500, max_retries=5, initial_backoff=self.retry_backoff_s, max_backoff=60,
@@ -210,19 +223,26 @@ class ElasticsearchIndex:
             return {}
         self.ensure_ready()
         answer = self.client.mget(index=self.alias, ids=ids)
-        return {doc["_id"]: _listing(doc["_source"]) for doc in answer["docs"] if doc.get("found")}
+        return {doc["_id"]: _listing(doc["_source"]) for doc in answer["docs"]
+                if doc.get("found") and doc["_source"].get("kind") == "listing"}
 
     def search(self, query: str, limit: int = 20) -> SearchResult:
         node = parse_query(query)
         self.ensure_ready()
-        answer = self.client.search(index=self.alias, query=to_es_query(node), size=limit, track_total_hits=True,
-                                    sort=["_score", {"listing_id": "asc"}])
+        answer = self.client.search(index=self.alias, query=_of_kind(to_es_query(node), "listing"), size=limit,
+                                    track_total_hits=True, sort=["_score", {"listing_id": "asc"}])
         return SearchResult(total=answer["hits"]["total"]["value"],
                             hits=[_listing(hit["_source"]) for hit in answer["hits"]["hits"]])
 
     def count(self) -> int:
+        """Listings held (observations not counted)."""
         self.ensure_ready()
-        return self.client.count(index=self.alias)["count"]
+        return self.client.count(index=self.alias, query={"term": {"kind": "listing"}})["count"]
+
+    def _aggregate(self, node: Node, body: dict, kind: str) -> dict:
+        self.ensure_ready()
+        answer = self.client.search(index=self.alias, query=_of_kind(to_es_query(node), kind), size=0, aggs=body)
+        return answer["aggregations"]
 
     def close(self) -> None:
         self.client.close()
@@ -231,4 +251,5 @@ class ElasticsearchIndex:
 def _listing(source: dict) -> dict:
     source = dict(source)
     source.pop("month", None)
+    source.pop("kind", None)
     return source

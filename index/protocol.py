@@ -15,6 +15,18 @@ class ListingIndex(Protocol):
     def upsert(self, listings: Iterable[dict]) -> int:
         """Store listings by their ``listing_id``; an id seen before is replaced, never duplicated."""
 
+    def add_observations(self, observations: Iterable[dict]) -> int:
+        """Store observations (``index.aggregations.observation_from``), one per listing and day."""
+
+    def price_stats(self, query: str = "", group_by: str = "drug") -> list[dict]:
+        """Per month and group: observations, median and mean USD per gram or unit."""
+
+    def listing_counts(self, query: str = "", group_by: str = "market") -> list[dict]:
+        """Listings per group."""
+
+    def top_vendors(self, query: str = "", size: int = 10) -> list[dict]:
+        """Vendors with the most listings, and the markets they sell on."""
+
     def get_many(self, listing_ids: Iterable[str]) -> dict[str, dict]:
         """The stored listings with these ids (missing ids are left out)."""
 

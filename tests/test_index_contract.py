@@ -15,6 +15,7 @@ import pytest
 from elastic_transport import ApiResponseMeta, BaseNode, HttpHeaders
 from elastic_transport._node import NodeApiResponse
 
+from index.aggregations import observation_from
 from index.elastic import MAPPINGS, ElasticsearchIndex, IndexWriteError, to_es_query
 from index.embedded import EmbeddedIndex
 from index.query import parse_query
@@ -77,6 +78,43 @@ def test_every_backend_gives_the_same_hits(backends, query):
         result = backend.search(query, limit=50)
         assert {hit["listing_id"] for hit in result.hits} == QUERIES[query], (name, query)
         assert result.total == len(QUERIES[query]), (name, query)
+
+
+def _observations():
+    """Prices seen over three months, one placeholder that must not count."""
+    seen = [("a1", "2024-03-02", 49.5), ("a1", "2024-04-02", 52.0), ("a2", "2024-04-11", 17.8),
+            ("b1", "2024-03-01", 70.0), ("b1", "2024-04-01", 66.0), ("b2", "2024-04-03", 40.0)]
+    by_id = {d["listing_id"]: d for d in DOCS}
+    observations = [observation_from({**by_id[i], "captured_at": f"{day}T12:00:00Z", "usd_per_base_unit": usd})
+                    for i, day, usd in seen]
+    observations.append(observation_from({**by_id["b2"], "captured_at": "2024-04-20T00:00:00Z",
+                                          "usd_per_base_unit": 99999.0, "placeholder_price": True}))
+    return observations
+
+
+def test_every_backend_aggregates_prices_over_time_the_same(backends):
+    for name, backend in backends:
+        backend.add_observations(_observations())
+        assert backend.count() == len(DOCS), name  # observations are not listings
+        by_drug = {(r["month"], r["drug"]): r for r in backend.price_stats(group_by="drug")}
+        assert set(by_drug) == {("2024-03", "mephedrone"), ("2024-03", "cocaine"), ("2024-04", "mephedrone"),
+                                ("2024-04", "cannabis"), ("2024-04", "cocaine"), ("2024-04", "crack")}, name
+        assert by_drug[("2024-04", "crack")]["observations"] == 1, name  # the placeholder is left out
+        assert by_drug[("2024-04", "crack")]["median_usd"] == pytest.approx(40.0, rel=0.01), name
+        assert by_drug[("2024-03", "cocaine")]["mean_usd"] == pytest.approx(70.0), name
+        in_tayga = backend.price_stats("market:tayga", group_by="city")
+        assert {(r["month"], r["city"]) for r in in_tayga} == {("2024-03", "алматы"), ("2024-04", "алматы"),
+                                                                ("2024-04", "астана")}, name
+
+
+def test_every_backend_counts_listings_and_ranks_vendors_the_same(backends):
+    for name, backend in backends:
+        assert backend.listing_counts(group_by="market") == [{"market": "northwind", "listings": 2},
+                                                             {"market": "tayga", "listings": 2}], name
+        top = backend.top_vendors()
+        assert top[0] == {"vendor": "тайга", "listings": 2, "markets": ["tayga"]}, name
+        assert backend.top_vendors("market:northwind", size=1) == [
+            {"vendor": "ice queen", "listings": 1, "markets": ["northwind"]}], name
 
 
 def test_every_backend_replaces_by_id_and_fetches_by_id(backends):
@@ -178,14 +216,14 @@ def test_search_sends_a_bool_query_never_query_string(recorded):
     assert result.total == 1 and result.hits[0]["listing_id"] == "b1"
     (method, target, body), = [r for r in RecordingNode.requests if r[1].endswith("/_search")]
     assert target == "/onionwatch-listings/_search"
-    assert body["query"] == {"bool": {"must": [
+    assert body["query"] == {"bool": {"must": [{"bool": {"must": [
         {"bool": {"should": [{"term": {"drug": "cocaine"}}, {"term": {"drug": "crack"}}], "minimum_should_match": 1}},
         {"simple_query_string": {"query": '"flake cocaine"', "fields": ["title", "title.en", "title.ru", "vendor.text",
                                                                         "city.text", "district.text"],
                                  "default_operator": "and"}},
         {"range": {"price_usd": {"gte": 10.0, "lte": 300.0}}},
         {"bool": {"must_not": [{"term": {"city": "омск"}}]}},
-    ]}}
+    ]}}], "filter": [{"term": {"kind": "listing"}}]}}
     assert "query_string" not in json.dumps(body).replace("simple_query_string", "")
 
 
@@ -203,3 +241,21 @@ def test_query_dsl_for_each_form(query, dsl):
             parse_query(query)
         return
     assert to_es_query(parse_query(query)) == dsl
+
+
+def test_aggregations_send_one_body_on_real_offers(recorded):
+    RecordingNode.requests = []
+    with pytest.raises(KeyError):  # the recording node has no aggregations to answer with
+        recorded.price_stats("market:tayga", group_by="city")
+    (method, target, body), = [r for r in RecordingNode.requests if r[1].endswith("/_search")]
+    assert body["size"] == 0
+    assert body["aggs"]["by_month"]["terms"]["field"] == "month"
+    assert body["aggs"]["by_month"]["aggs"]["by_group"]["terms"]["field"] == "city"
+    assert body["aggs"]["by_month"]["aggs"]["by_group"]["aggs"]["median"] == {
+        "percentiles": {"field": "usd_per_base_unit", "percents": [50]}}
+    query = body["query"]
+    assert query["bool"]["filter"] == [{"term": {"kind": "observation"}}]
+    offers = query["bool"]["must"][0]["bool"]["must"]
+    assert offers[0] == {"term": {"market": "tayga"}}
+    assert offers[1] == {"range": {"usd_per_base_unit": {"gt": 0.0}}}
+    assert offers[2] == {"bool": {"must_not": [{"term": {"placeholder_price": "true"}}]}}
