@@ -6,6 +6,7 @@ dies half-way leaves the old state, and the next run redoes its pages.
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -17,8 +18,12 @@ class PageState:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS pages (market TEXT NOT NULL, page TEXT NOT NULL, digest TEXT NOT NULL,"
-            " first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, PRIMARY KEY (market, page))"
+            " first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, listings TEXT NOT NULL DEFAULT '[]',"
+            " PRIMARY KEY (market, page))"
         )
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(pages)")}
+        if "listings" not in columns:  # state written before pages remembered their listings
+            self._db.execute("ALTER TABLE pages ADD COLUMN listings TEXT NOT NULL DEFAULT '[]'")
 
     def close(self) -> None:
         self._db.close()
@@ -27,19 +32,30 @@ class PageState:
         """page -> digest at the last run."""
         return dict(self._db.execute("SELECT page, digest FROM pages WHERE market = ?", (market,)))
 
+    def listings_on(self, market: str) -> dict[str, list[str]]:
+        """page -> ids of the listings it showed at the last run that read it."""
+        return {page: json.loads(ids) for page, ids in
+                self._db.execute("SELECT page, listings FROM pages WHERE market = ?", (market,))}
+
     def classify(self, known: dict[str, str], page: str, digest: str) -> str:
         if page not in known:
             return "new"
         return "unchanged" if known[page] == digest else "changed"
 
-    def commit_run(self, market: str, seen: dict[str, str], when: str, complete: bool) -> list[str]:
-        """Store this run's pages; when the crawl was complete, forget (and return) pages no longer there."""
+    def commit_run(self, market: str, seen: dict[str, str], when: str, complete: bool,
+                   listings: dict[str, list[str]]) -> list[str]:
+        """Store this run's pages (and the listings of those read again); when the crawl was
+        complete, forget (and return) pages no longer there."""
         gone: list[str] = []
         with self._db:
             self._db.executemany(
-                "INSERT INTO pages VALUES (?, ?, ?, ?, ?) ON CONFLICT (market, page)"
+                "INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (market, page)"
                 " DO UPDATE SET digest = excluded.digest, last_seen = excluded.last_seen",
-                [(market, page, digest, when, when) for page, digest in seen.items()],
+                [(market, page, digest, when, when, "[]") for page, digest in seen.items()],
+            )
+            self._db.executemany(
+                "UPDATE pages SET listings = ? WHERE market = ? AND page = ?",
+                [(json.dumps(ids), market, page) for page, ids in listings.items()],
             )
             if complete:
                 gone = [page for page in self.known(market) if page not in seen]

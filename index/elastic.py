@@ -234,6 +234,11 @@ class ElasticsearchIndex(Aggregations):
         return SearchResult(total=answer["hits"]["total"]["value"],
                             hits=[_listing(hit["_source"]) for hit in answer["hits"]["hits"]])
 
+    def clear(self) -> None:
+        """Drop every document (before a rebuild from the capture store)."""
+        self.ensure_ready()
+        self.client.delete_by_query(index=self.alias, query={"match_all": {}}, refresh=True, conflicts="proceed")
+
     def count(self) -> int:
         """Listings held (observations not counted)."""
         self.ensure_ready()

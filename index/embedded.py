@@ -160,6 +160,14 @@ class EmbeddedIndex(Aggregations):
         hits = [json.loads(bytes(searcher.doc(address)["doc"][0])) for _score, address in result.hits]
         return SearchResult(total=result.count, hits=hits)
 
+    def clear(self) -> None:
+        """Drop every document (before a rebuild from the capture store)."""
+        writer = self.index.writer(heap_size=64 * 1024 * 1024, num_threads=1)
+        writer.delete_all_documents()
+        writer.commit()
+        writer.wait_merging_threads()
+        self.index.reload()
+
     def count(self) -> int:
         """Listings held (observations not counted)."""
         query = tantivy.Query.term_query(self.schema, "kind", "listing")

@@ -33,6 +33,9 @@ class ListingIndex(Protocol):
     def search(self, query: str, limit: int = 20) -> SearchResult:
         """Listings matching the query language of ``index.query``, best first."""
 
+    def clear(self) -> None:
+        """Drop every document; the index is derived data, rebuilt from the capture store."""
+
     def count(self) -> int:
         """How many listings the index holds."""
 

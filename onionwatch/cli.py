@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
@@ -18,6 +19,12 @@ def _command(subparsers, name: str, summary: str, example: str) -> argparse.Argu
         epilog="example:\n" + textwrap.indent(example.strip(), "  "),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    formats = parser.add_mutually_exclusive_group()
+    formats.add_argument("--json", action="store_true", help="JSON lines, one row each, for machines")
+    formats.add_argument("--csv", action="store_true", help="CSV with a header row, for spreadsheets and exchange")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,11 +55,45 @@ def build_parser() -> argparse.ArgumentParser:
     search = _command(sub, "search", "Search indexed listings: free text plus field filters.",
                       "onionwatch search 'drug:mephedrone city:Алматы'\n"
                       "onionwatch search '\"flake cocaine\" ships_from:NL' --json")
-    search.add_argument("query", help="free text, \"phrases\", and filters: "
-                                      "drug: drug_class: market: vendor: city: district: ships_from: ships_to: currency: dead_drop:")
+    search.add_argument("query", help="free text, \"phrases\", filters (drug: market: vendor: city: district: "
+                                      "ships_from: ships_to: currency: dead_drop: drug_class:), ranges "
+                                      "(price_usd:[10 TO 50] seen:>=2024-01-01), AND OR NOT ( )")
     search.add_argument("--limit", type=int, default=20, help="most hits to show (default 20)")
-    search.add_argument("--json", action="store_true", help="JSON lines, one listing each, for machines")
+    _output_options(search)
     search.set_defaults(handler=cmd_search)
+
+    stats = _command(sub, "stats", "Prices over time (median and mean USD per gram or unit), listing counts, top vendors.",
+                     "onionwatch stats --by drug\n"
+                     "onionwatch stats 'market:tayga' --by city --csv > tayga-prices.csv\n"
+                     "onionwatch stats --counts --by market\n"
+                     "onionwatch stats --top-vendors 10")
+    stats.add_argument("query", nargs="?", default="", help="which listings (the search language; default all)")
+    stats.add_argument("--by", default="drug", help="group by drug, drug_class, market, city, vendor, ships_from or dead_drop")
+    what = stats.add_mutually_exclusive_group()
+    what.add_argument("--counts", action="store_true", help="listing counts per group instead of prices")
+    what.add_argument("--top-vendors", type=int, metavar="N", help="the N vendors with most listings")
+    _output_options(stats)
+    stats.set_defaults(handler=cmd_stats)
+
+    changes = _command(sub, "changes", "What changed between runs: new and removed listings, price changes, vendors gone.",
+                       "onionwatch changes --since 2024-03-01\n"
+                       "onionwatch changes --since 2024-03-01 --market tayga --json")
+    changes.add_argument("--since", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    changes.add_argument("--market", help="only this market")
+    _output_options(changes)
+    changes.set_defaults(handler=cmd_changes)
+
+    vendor = _command(sub, "vendor", "A vendor on every market: first and last seen, PGP keys, addresses, linked accounts.",
+                      "onionwatch vendor NordicSnow\n"
+                      "onionwatch vendor NordicSnow --json")
+    vendor.add_argument("name")
+    _output_options(vendor)
+    vendor.set_defaults(handler=cmd_vendor)
+
+    index_cmd = _command(sub, "index", "Manage the search index; it is derived data, rebuilt from the capture store.",
+                         "onionwatch index rebuild")
+    index_cmd.add_argument("action", choices=["rebuild"], help="rebuild: empty the index and re-extract every capture")
+    index_cmd.set_defaults(handler=cmd_index)
 
     replay = _command(sub, "replay", "Re-extract captured WARC files with the current extractor and index them.",
                       "onionwatch replay --market northwind onionwatch-data/captures/northwind/2026-11-28/*.warc.gz")
@@ -97,6 +138,8 @@ def _table(rows: list[dict], columns: list[tuple[str, str, int]]) -> str:
         value = row.get(key)
         if isinstance(value, float):
             value = f"{value:,.2f}"
+        elif isinstance(value, list):
+            value = ", ".join(map(str, value))
         value = "" if value is None else str(value)
         return value if len(value) <= width else value[: width - 1] + "…"
 
@@ -185,6 +228,24 @@ def cmd_extract(args, config) -> int:
     return 0
 
 
+def _emit(args, rows: list[dict], columns: list[tuple[str, str, int]], heading: str | None = None) -> None:
+    """Rows as a table for people, or JSON lines (--json) or CSV (--csv) for machines."""
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    elif args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow([key for key, _, _ in columns])
+        for row in rows:
+            writer.writerow(["; ".join(map(str, v)) if isinstance(v := row.get(key), list) else ("" if v is None else v)
+                             for key, _, _ in columns])
+    else:
+        if heading:
+            print(heading)
+        if rows:
+            print(_table(rows, columns))
+
+
 def cmd_search(args, config) -> int:
     from index import open_index
     from index.query import QuerySyntaxError
@@ -194,13 +255,93 @@ def cmd_search(args, config) -> int:
     except QuerySyntaxError as exc:
         print(f"onionwatch search: {exc}", file=sys.stderr)
         return 2
-    if args.json:
-        for hit in result.hits:
-            print(json.dumps(hit, ensure_ascii=False))
-        return 0
-    print(f"{result.total} listings match; showing {len(result.hits)}.")
-    if result.hits:
-        print(_table(result.hits, LISTING_COLUMNS))
+    _emit(args, result.hits, LISTING_COLUMNS, f"{result.total} listings match; showing {len(result.hits)}.")
+    return 0
+
+
+def cmd_stats(args, config) -> int:
+    from index import open_index
+    from index.query import QuerySyntaxError
+
+    index = open_index(config)
+    try:
+        if args.top_vendors:
+            rows = index.top_vendors(args.query, size=args.top_vendors)
+            columns = [("vendor", "vendor", 30), ("listings", "listings", 9), ("markets", "markets", 40)]
+        elif args.counts:
+            rows = index.listing_counts(args.query, group_by=args.by)
+            columns = [(args.by, args.by, 30), ("listings", "listings", 9)]
+        else:
+            rows = index.price_stats(args.query, group_by=args.by)
+            columns = [("month", "month", 7), (args.by, args.by, 24), ("observations", "seen", 6),
+                       ("median_usd", "median USD/unit", 16), ("mean_usd", "mean USD/unit", 14)]
+    except (QuerySyntaxError, ValueError) as exc:
+        print(f"onionwatch stats: {exc}", file=sys.stderr)
+        return 2
+    _emit(args, rows, columns, None if rows else "nothing to show for that query")
+    return 0
+
+
+def cmd_changes(args, config) -> int:
+    from index.history import History
+
+    history = History(config.history_db)
+    try:
+        rows = history.changes(args.since.isoformat(), args.market)
+    finally:
+        history.close()
+    for row in rows:
+        row["detail"] = json.dumps(row["detail"], ensure_ascii=False) if not args.json else row["detail"]
+    columns = [("at", "when", 19), ("market", "market", 12), ("kind", "change", 16), ("vendor", "vendor", 18),
+               ("title", "title", 40), ("detail", "detail", 60)]
+    _emit(args, rows, columns, f"{len(rows)} changes since {args.since.isoformat()}")
+    return 0
+
+
+def cmd_vendor(args, config) -> int:
+    from index.history import History
+
+    history = History(config.history_db)
+    try:
+        rows = history.vendor(args.name)
+    finally:
+        history.close()
+    if not rows:
+        print(f"no vendor named {args.name!r} seen yet", file=sys.stderr)
+        return 1
+    if not args.json:
+        for row in rows:
+            row["pgp_fingerprints"] = ", ".join(row["pgp_fingerprints"])
+            row["crypto_addresses"] = ", ".join(f"{a['chain']}:{a['address']}" for a in row["crypto_addresses"])
+            row["linked"] = ", ".join(f"{v['name']}@{v['market']}" for v in row["linked"])
+    columns = [("market", "market", 12), ("name", "name", 20), ("first_seen", "first seen", 19),
+               ("last_seen", "last seen", 19), ("vanished_at", "vanished", 19), ("pgp_fingerprints", "PGP", 40),
+               ("crypto_addresses", "addresses", 60), ("linked", "linked accounts", 40)]
+    _emit(args, rows, columns)
+    return 0
+
+
+def cmd_index(args, config) -> int:
+    from crawlers.evidence import capture_files, read_pages
+    from index import open_index
+    from onionwatch.pipeline import MarketReport, Sinks, ingest_warc, source_root
+
+    files = sorted(capture_files(config.captures_dir), key=lambda p: (p.parent.name, p.name))
+    index = open_index(config)
+    index.clear()
+    sinks = Sinks.open(config, index, incremental=False)
+    total = 0
+    try:
+        for warc in files:  # oldest first, so the newest state wins and observations keep their dates
+            first = next(read_pages(warc), None)
+            if first is None:
+                continue
+            report = MarketReport(market=first.market or warc.parent.parent.name, warc_path=str(warc))
+            ingest_warc(warc, report.market, source_root(first.url), sinks, report)
+            total += report.indexed
+    finally:
+        sinks.close()
+    print(f"rebuilt from {len(files)} capture files: {index.count()} listings ({total} writes)")
     return 0
 
 

@@ -109,6 +109,10 @@ class Config:
         return self.data_dir / "state.sqlite"
 
     @property
+    def history_db(self) -> Path:
+        return self.data_dir / "history.sqlite"
+
+    @property
     def rates_db(self) -> Path:
         return self.data_dir / "rates.sqlite"
 

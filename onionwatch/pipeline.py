@@ -24,6 +24,8 @@ from crawlers.session import SessionError, load_cookies
 from extract.document import charset_of
 from extract.page import extract_page
 from extract.rates import RatesStore
+from index.aggregations import observation_from
+from index.history import History
 from index.protocol import ListingIndex
 from onionwatch.config import Config, MarketSource
 
@@ -49,6 +51,7 @@ class MarketReport:
     warc_path: str | None = None
     problems: list[PageProblem] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)
+    listing_changes: list[dict] = field(default_factory=list)  # new, removed, price changes, vendors vanished
     error: str | None = None
 
 
@@ -60,14 +63,16 @@ class Sinks:
     pending_dir: Path
     rates: RatesStore | None = None
     state: PageState | None = None  # None: extract every page (replays apply a new parser to all)
+    history: History | None = None  # None: record no changes (replays of old captures)
 
     @classmethod
     def open(cls, config: Config, index: ListingIndex, incremental: bool = True) -> "Sinks":
         return cls(index=index, pending_dir=config.data_dir / "pending", rates=RatesStore(config.rates_db),
-                   state=PageState(config.state_db) if incremental else None)
+                   state=PageState(config.state_db) if incremental else None,
+                   history=History(config.history_db) if incremental else None)
 
     def close(self) -> None:
-        for store in (self.rates, self.state):
+        for store in (self.rates, self.state, self.history):
             if store is not None:
                 store.close()
 
@@ -122,8 +127,11 @@ def ingest_warc(path: Path, market: str, root: str, sinks: Sinks, report: Market
     ``complete``: the crawl saw the whole market, so pages not in it are gone.
     """
     known = sinks.state.known(market) if sinks.state else {}
+    listed_before = sinks.state.listings_on(market) if sinks.state else {}
     seen: dict[str, str] = {}
+    listed_now: dict[str, list[str]] = {}
     merged: dict[str, dict] = {}
+    profiles: list[dict] = []
     for page in read_pages(path):
         report.pages += 1
         key = page_key(page.url, root)
@@ -145,9 +153,13 @@ def ingest_warc(path: Path, market: str, root: str, sinks: Sinks, report: Market
             report.problems.append(PageProblem(page.url, "gate", f"{result.page_type} page"))
         for warning in result.warnings:
             report.problems.append(PageProblem(page.url, "warning", warning))
+        if result.vendor:
+            profiles.append(result.vendor)
+        listed_now[key] = []
         for listing in result.listings:
             doc = listing.as_dict()
             identity = listing_id(market, doc, root)
+            listed_now[key].append(identity)
             doc.update(
                 listing_id=identity, market=market, captured_at=page.captured_at, source_url=page.url,
                 page_type=result.page_type,
@@ -160,14 +172,28 @@ def ingest_warc(path: Path, market: str, root: str, sinks: Sinks, report: Market
     stored = sinks.index.get_many(merged) if merged else {}
     docs = [_over_stored(stored[i], doc) if i in stored else doc for i, doc in merged.items()]
     report.listings = len(docs)
-    if write_or_spool(sinks.index, docs, sinks.pending_dir, report) and sinks.state:
-        report.gone = sinks.state.commit_run(market, seen, datetime.now(timezone.utc).isoformat(), complete)
+    if not write_or_spool(sinks.index, docs, sinks.pending_dir, report):
+        return
+    now = datetime.now(timezone.utc).isoformat()
+    if sinks.history:
+        # Listings still shown: on pages read now, and on unchanged pages as they were last read.
+        present = {i for key in seen for i in listed_now.get(key, listed_before.get(key, []))} if complete else None
+        report.listing_changes = sinks.history.record_run(market, now, docs, present, profiles)
+    if sinks.state:
+        report.gone = sinks.state.commit_run(market, seen, now, complete, listed_now)
         report.changes["gone"] = len(report.gone)
+
+
+def write_batch(index: ListingIndex, docs: list[dict]) -> int:
+    """Listings, then one observation of each (the price history)."""
+    written = index.upsert(docs)
+    index.add_observations([observation_from(doc) for doc in docs])
+    return written
 
 
 def write_or_spool(index: ListingIndex, docs: list[dict], pending_dir: Path, report: MarketReport) -> bool:
     try:
-        report.indexed = index.upsert(docs)
+        report.indexed = write_batch(index, docs)
         return True
     except Exception as exc:  # any backend failure: keep the batch for the next run
         pending_dir.mkdir(parents=True, exist_ok=True)
@@ -183,7 +209,7 @@ def replay_pending(index: ListingIndex, pending_dir: Path) -> int:
     replayed = 0
     for spool in sorted(pending_dir.glob("*.jsonl")) if pending_dir.is_dir() else []:
         docs = [json.loads(line) for line in spool.read_text(encoding="utf-8").splitlines() if line.strip()]
-        replayed += index.upsert(docs)
+        replayed += write_batch(index, docs)
         spool.unlink()
     return replayed
 
