@@ -83,7 +83,8 @@ class EmbeddedIndex(Aggregations):
         return self._write(observations)
 
     def _write(self, documents: Iterable[dict]) -> int:
-        writer = self.index.writer(heap_size=64 * 1024 * 1024, num_threads=1)
+        # Two indexing threads: tantivy indexes while Python builds the next documents.
+        writer = self.index.writer(heap_size=128 * 1024 * 1024, num_threads=2)
         count = 0
         try:
             for document in documents:

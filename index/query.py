@@ -73,7 +73,7 @@ MATCH_ALL = And(())
 
 
 def normalise_value(field_name: str, value: str) -> str:
-    value = re.sub(r"\s+", " ", value).strip()
+    value = " ".join(value.split())
     return value.upper() if field_name in UPPER_FIELDS else value.casefold()
 
 
