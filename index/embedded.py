@@ -39,6 +39,17 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
+def _chunks(items: Iterable[dict], size: int):
+    chunk: list[dict] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def words(text: str) -> list[str]:
     """Tokens as tantivy's default tokenizer makes them (alphanumeric runs, lower case)."""
     return [w.lower() for w in _WORD.findall(text) if w != "_"]
@@ -87,10 +98,14 @@ class EmbeddedIndex(Aggregations):
         writer = self.index.writer(heap_size=128 * 1024 * 1024, num_threads=2)
         count = 0
         try:
-            for document in documents:
-                writer.delete_documents_by_term("doc_id", document.get("doc_id") or document["listing_id"])
-                writer.add_document(self._document(document))
-                count += 1
+            for chunk in _chunks(documents, 10_000):
+                # One delete for the chunk's ids (earlier versions of them), then the new versions:
+                # tantivy orders operations, so the delete never touches what is added after it.
+                ids = [document.get("doc_id") or document["listing_id"] for document in chunk]
+                writer.delete_documents_by_query(tantivy.Query.term_set_query(self.schema, "doc_id", ids))
+                for document in chunk:
+                    writer.add_document(self._document(document))
+                count += len(chunk)
             writer.commit()
         except BaseException:
             writer.rollback()
