@@ -1,28 +1,42 @@
 """Unattended monitoring: every market with a ``schedule`` is run by APScheduler 3.
 
 Schedules in the configuration read ``interval:6h`` (also ``30m``, ``45s``,
-``2d``) or ``cron:0 */6 * * *`` (standard five crontab fields, UTC). Each run
-crawls in a child process (see ``crawlers.runner``), so a crashed or hung
-crawl never takes the scheduler down; ``coalesce`` folds missed runs into one
-and a market never runs twice at once.
+``2d``) or ``cron:0 */6 * * *`` (standard five crontab fields, UTC). Jobs live
+in a SQLite job store (``<data>/jobs.sqlite``): a restart keeps them, and a run
+missed while the machine was down happens once on start if it is within the
+misfire grace time. ``coalesce`` folds missed runs into one and a market never
+runs twice at once. Each crawl runs in a child process with a wall-clock limit
+(see ``crawlers.runner``), so a crashed or hung crawl never takes the scheduler
+or the other markets down.
+
+On SIGTERM the scheduler takes no new runs, lets running ones finish for up
+to ``shutdown_timeout_s``, then stops their crawls and records them as
+interrupted; nothing of an interrupted run reaches the index.
 """
 from __future__ import annotations
 
 import logging
 import re
+import signal
 import threading
 
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from crawlers.runner import stop_all_crawls
 from index import open_index
 from onionwatch.config import Config, ConfigError, MarketSource
-from onionwatch.pipeline import MarketReport, Sinks, run_market
+from onionwatch.monitor import Monitor
+from onionwatch.pipeline import MarketReport
 
 logger = logging.getLogger("onionwatch.scheduler")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+# The monitor of this process; jobs in the store name a function, so they can outlive a restart.
+_MONITOR: Monitor | None = None
 
 
 def parse_schedule(text: str):
@@ -41,37 +55,87 @@ def parse_schedule(text: str):
     raise ConfigError(f"schedule {text!r}: must start with 'interval:' or 'cron:'")
 
 
-class MarketRunner:
-    """Runs a market's crawl-extract-index job. Runs take turns in one process, because the
-    embedded index has one writer at a time; each crawl's wall-clock limit bounds the wait."""
-
-    def __init__(self, config: Config):
-        self.config = config
-        self.index = open_index(config)
-        self._turn = threading.Lock()
-
-    def __call__(self, market_name: str) -> MarketReport:
-        market = self.config.market(market_name)
-        with self._turn:
-            sinks = Sinks.open(self.config, self.index)
-            try:
-                report = run_market(self.config, market, sinks)
-            finally:
-                sinks.close()
-        logger.info("%s: %s, %d pages, %d listings indexed", market.name, report.status, report.pages, report.indexed)
-        return report
+def run_scheduled(market_name: str) -> MarketReport | None:
+    """The job every market's schedule calls (by name, so stored jobs survive restarts)."""
+    if _MONITOR is None or _MONITOR.stopping.is_set():
+        return None
+    market = _MONITOR.config.market(market_name)
+    report = _MONITOR.run(market)
+    logger.info("%s: %s, %d pages, %d listings indexed%s", market.name, report.status, report.pages,
+                report.indexed, f" ({report.error})" if report.error else "")
+    return report
 
 
 def scheduled_markets(config: Config) -> list[MarketSource]:
     return [market for market in config.markets if market.schedule]
 
 
-def build_scheduler(config: Config, scheduler: BaseScheduler | None = None) -> BaseScheduler:
-    scheduler = scheduler or BlockingScheduler(timezone="UTC")
-    runner = MarketRunner(config)
-    for market in scheduled_markets(config):
-        scheduler.add_job(
-            runner, trigger=parse_schedule(market.schedule), args=[market.name], id=market.name,
-            name=f"crawl {market.name}", max_instances=1, coalesce=True, misfire_grace_time=3600,
-        )
+def _job_name(market: MarketSource) -> str:
+    return f"{market.name} {market.schedule}"
+
+
+def build_scheduler(config: Config, scheduler: BaseScheduler | None = None, index=None) -> BaseScheduler:
+    """A scheduler whose stored jobs match the configuration: new schedules added, changed ones
+    replaced, removed markets dropped, unchanged ones kept with their next run time."""
+    global _MONITOR
+    _MONITOR = Monitor(config, index or open_index(config))
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    scheduler = scheduler or BackgroundScheduler(timezone="UTC")
+    scheduler.configure(
+        jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{config.jobs_db}")},
+        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": config.scheduler.misfire_grace_s},
+        timezone="UTC",
+    )
+    wanted = {market.name: market for market in scheduled_markets(config)}
+    for market in wanted.values():
+        parse_schedule(market.schedule)  # refuse a bad schedule before anything starts
+    scheduler.start(paused=True)
+    for job in scheduler.get_jobs():
+        if job.id not in wanted or job.name != _job_name(wanted[job.id]):
+            job.remove()
+    for market in wanted.values():
+        if scheduler.get_job(market.name) is None:
+            scheduler.add_job(run_scheduled, trigger=parse_schedule(market.schedule), args=[market.name],
+                              id=market.name, name=_job_name(market))
     return scheduler
+
+
+def stop(scheduler: BaseScheduler, timeout_s: float) -> int:
+    """Take no new runs; give running ones ``timeout_s`` to finish, then stop their crawls.
+
+    Returns how many runs had to be interrupted.
+    """
+    monitor = _MONITOR
+    scheduler.pause()
+    finished = threading.Event()
+
+    def wait_for_runs():
+        scheduler.shutdown(wait=True)
+        finished.set()
+
+    threading.Thread(target=wait_for_runs, daemon=True).start()
+    if finished.wait(timeout_s):
+        return 0
+    monitor.stopping.set()
+    interrupted = stop_all_crawls()
+    finished.wait(60)
+    monitor.runs.interrupt_unfinished("stopped by shutdown before the run could finish")
+    return interrupted
+
+
+def serve(config: Config) -> int:
+    """``onionwatch schedule start``: run in the foreground until SIGTERM or SIGINT."""
+    scheduler = build_scheduler(config)
+    _MONITOR.runs.interrupt_unfinished("the scheduler stopped while this run was going on")
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    scheduler.resume()
+    logger.info("scheduler started: %s", ", ".join(f"{j.id} next {j.next_run_time}" for j in scheduler.get_jobs()))
+    stopping.wait()
+    logger.info("stopping: no new runs; waiting up to %gs for running ones", config.scheduler.shutdown_timeout_s)
+    interrupted = stop(scheduler, config.scheduler.shutdown_timeout_s)
+    logger.info("stopped (%d runs interrupted)", interrupted)
+    _MONITOR.close()
+    return 0

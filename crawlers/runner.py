@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -97,6 +98,20 @@ def scrapy_settings(spec: CrawlSpec) -> dict:
     return settings
 
 
+# Crawl processes running now, so a shutting-down scheduler can stop them.
+_children: set[subprocess.Popen] = set()
+_children_lock = threading.Lock()
+
+
+def stop_all_crawls() -> int:
+    """Terminate every crawl child of this process (on shutdown); returns how many were running."""
+    with _children_lock:
+        running = [child for child in _children if child.poll() is None]
+    for child in running:
+        child.terminate()
+    return len(running)
+
+
 def crawl(spec: CrawlSpec) -> CrawlSummary:
     """Crawl in a child process; never raises for a failed crawl, returns its summary instead."""
     check_safe(spec)
@@ -105,16 +120,24 @@ def crawl(spec: CrawlSpec) -> CrawlSummary:
         spec_file = Path(scratch) / "spec.json"
         summary_file = Path(scratch) / "summary.json"
         spec_file.write_text(json.dumps(asdict(spec)), encoding="utf-8")
+        child = subprocess.Popen(
+            [sys.executable, "-m", "crawlers.runner", str(spec_file), str(summary_file)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        with _children_lock:
+            _children.add(child)
         try:
-            child = subprocess.run(
-                [sys.executable, "-m", "crawlers.runner", str(spec_file), str(summary_file)],
-                capture_output=True, text=True, timeout=spec.wall_clock_s,
-            )
+            _, stderr = child.communicate(timeout=spec.wall_clock_s)
         except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
             return CrawlSummary(spec.market, "timeout", warc_path=spec.warc_path,
                                 error=f"crawl exceeded its wall-clock limit of {spec.wall_clock_s:g}s")
+        finally:
+            with _children_lock:
+                _children.discard(child)
         if child.returncode != 0 or not summary_file.exists():
-            last = (child.stderr.strip().splitlines() or ["no output"])[-1]
+            last = (stderr.strip().splitlines() or ["no output"])[-1]
             return CrawlSummary(spec.market, "failed", warc_path=spec.warc_path,
                                 error=f"crawl process exited with {child.returncode}: {last}")
         return CrawlSummary(**json.loads(summary_file.read_text(encoding="utf-8")))

@@ -226,10 +226,13 @@ class ElasticsearchIndex(Aggregations):
         return {doc["_id"]: _listing(doc["_source"]) for doc in answer["docs"]
                 if doc.get("found") and doc["_source"].get("kind") == "listing"}
 
-    def search(self, query: str, limit: int = 20) -> SearchResult:
+    def search(self, query: str, limit: int = 20, only_ids: list[str] | None = None) -> SearchResult:
         node = parse_query(query)
         self.ensure_ready()
-        answer = self.client.search(index=self.alias, query=_of_kind(to_es_query(node), "listing"), size=limit,
+        body = _of_kind(to_es_query(node), "listing")
+        if only_ids is not None:
+            body["bool"]["filter"].append({"terms": {"listing_id": list(only_ids)}})
+        answer = self.client.search(index=self.alias, query=body, size=limit,
                                     track_total_hits=True, sort=["_score", {"listing_id": "asc"}])
         return SearchResult(total=answer["hits"]["total"]["value"],
                             hits=[_listing(hit["_source"]) for hit in answer["hits"]["hits"]])

@@ -169,10 +169,15 @@ class EmbeddedIndex(Aggregations):
     def _aggregate(self, node: Node, body: dict, kind: str) -> dict:
         return self.index.searcher().aggregate(self._of_kind(self._tantivy_query(node), kind), body)
 
-    def search(self, query: str, limit: int = 20) -> SearchResult:
-        parsed = parse_query(query)
+    def search(self, query: str, limit: int = 20, only_ids: list[str] | None = None) -> SearchResult:
+        parsed = self._of_kind(self._tantivy_query(parse_query(query)), "listing")
+        if only_ids is not None:
+            parsed = tantivy.Query.boolean_query([
+                (tantivy.Occur.Must, parsed),
+                (tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, "listing_id", list(only_ids))),
+            ])
         searcher = self.index.searcher()
-        result = searcher.search(self._of_kind(self._tantivy_query(parsed), "listing"), limit=limit, count=True)
+        result = searcher.search(parsed, limit=limit, count=True)
         hits = [json.loads(bytes(searcher.doc(address)["doc"][0])) for _score, address in result.hits]
         return SearchResult(total=result.count, hits=hits)
 

@@ -30,8 +30,8 @@ class ListingIndex(Protocol):
     def get_many(self, listing_ids: Iterable[str]) -> dict[str, dict]:
         """The stored listings with these ids (missing ids are left out)."""
 
-    def search(self, query: str, limit: int = 20) -> SearchResult:
-        """Listings matching the query language of ``index.query``, best first."""
+    def search(self, query: str, limit: int = 20, only_ids: list[str] | None = None) -> SearchResult:
+        """Listings matching the query language of ``index.query``, best first (among ``only_ids`` if given)."""
 
     def clear(self) -> None:
         """Drop every document; the index is derived data, rebuilt from the capture store."""

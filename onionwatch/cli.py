@@ -124,11 +124,32 @@ def build_parser() -> argparse.ArgumentParser:
     rates_show.add_argument("--date", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default today)")
     rates.set_defaults(handler=cmd_rates)
 
-    schedule = _command(sub, "schedule", "Run markets on their schedules, unattended (APScheduler).",
+    schedule = _command(sub, "schedule", "Run markets on their schedules, unattended (APScheduler, SQLite job store).",
                         "onionwatch schedule list\n"
+                        "onionwatch schedule run-now tayga\n"
                         "onionwatch --config /etc/onionwatch.toml schedule start   # foreground, for systemd")
-    schedule.add_argument("action", choices=["start", "list"], help="start: run in the foreground; list: show next runs")
+    schedule.add_argument("action", choices=["start", "list", "run-now"],
+                          help="start: run in the foreground until SIGTERM; list: next run per market; "
+                               "run-now: one run of MARKET now")
+    schedule.add_argument("market", nargs="?", help="with run-now: the market")
     schedule.set_defaults(handler=cmd_schedule)
+
+    runs = _command(sub, "runs", "Past runs: when, how they ended, pages fetched and changed, listings, why a run failed.",
+                    "onionwatch runs\n"
+                    "onionwatch runs --market tayga --limit 50 --json")
+    runs.add_argument("--market", help="only this market")
+    runs.add_argument("--limit", type=int, default=20)
+    _output_options(runs)
+    runs.set_defaults(handler=cmd_runs)
+
+    watch = _command(sub, "watch", "Watchlists: saved queries; after each run their new hits are sent to the alert sinks.",
+                     "onionwatch watch add almaty-meph 'drug:mephedrone city:Алматы'\n"
+                     "onionwatch watch list\n"
+                     "onionwatch watch remove almaty-meph")
+    watch.add_argument("action", choices=["add", "list", "remove"])
+    watch.add_argument("name", nargs="?", help="the watchlist's name")
+    watch.add_argument("query", nargs="?", help="with add: the query (the search language)")
+    watch.set_defaults(handler=cmd_watch)
     return parser
 
 
@@ -160,14 +181,15 @@ LISTING_COLUMNS = [
 
 def cmd_run(args, config) -> int:
     from index import open_index
-    from onionwatch.pipeline import run_all
+    from onionwatch.monitor import Monitor
 
-    if args.market:
-        from dataclasses import replace
-
-        config = replace(config, markets=tuple(config.market(name) for name in args.market))
+    markets = tuple(config.market(name) for name in args.market) if args.market else config.markets
     index = open_index(config)
-    reports = run_all(config, index)
+    monitor = Monitor(config, index)
+    try:
+        reports = [monitor.run(market) for market in markets]
+    finally:
+        monitor.close()
     for report in reports:
         errors = [p for p in report.problems if p.kind == "error"]
         gates = [p for p in report.problems if p.kind == "gate"]
@@ -414,24 +436,82 @@ def cmd_rates(args, config) -> int:
 def cmd_schedule(args, config) -> int:
     import logging
 
-    from scheduler import build_scheduler, scheduled_markets
+    import scheduler
 
-    if not scheduled_markets(config):
+    if args.action == "run-now":
+        if not args.market:
+            print("onionwatch schedule run-now: name the market", file=sys.stderr)
+            return 2
+        from index import open_index
+        from onionwatch.monitor import Monitor
+
+        monitor = Monitor(config, open_index(config))
+        try:
+            report = monitor.run(config.market(args.market))
+        finally:
+            monitor.close()
+        print(f"{report.market}: {report.status}, {report.pages} pages, {report.indexed} listings indexed"
+              + (f" ({report.error})" if report.error else ""))
+        return 0 if report.status in ("ok", "degraded") else 1
+    if not scheduler.scheduled_markets(config):
         print("onionwatch schedule: no market has a 'schedule' in the configuration "
               "(e.g. schedule = \"interval:6h\" or \"cron:0 */6 * * *\")", file=sys.stderr)
         return 2
     if args.action == "list":
-        from apscheduler.schedulers.background import BackgroundScheduler
-
-        preview = build_scheduler(config, BackgroundScheduler(timezone="UTC"))
-        preview.start(paused=True)
-        for job in preview.get_jobs():
-            print(f"{job.id}: next run {job.next_run_time:%Y-%m-%d %H:%M:%S %Z} ({job.trigger})")
-        preview.shutdown(wait=False)
+        jobs = scheduler.build_scheduler(config)
+        for job in jobs.get_jobs():
+            print(f"{job.id}: next run {job.next_run_time:%Y-%m-%d %H:%M:%S %Z} ({job.name.split(' ', 1)[1]})")
+        jobs.shutdown(wait=False)
         return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    build_scheduler(config).start()
+    return scheduler.serve(config)
+
+
+def cmd_runs(args, config) -> int:
+    from onionwatch.runlog import RunLog
+
+    log = RunLog(config.runs_db)
+    try:
+        rows = log.recent(args.limit, args.market)
+    finally:
+        log.close()
+    columns = [("started", "started", 20), ("market", "market", 12), ("status", "status", 11), ("pages", "pages", 5),
+               ("new_pages", "new", 4), ("changed_pages", "chg", 4), ("unchanged_pages", "same", 4),
+               ("listings", "listings", 8), ("alerts", "alerts", 6), ("reason", "why", 70)]
+    _emit(args, rows, columns, None if rows else "no runs yet")
     return 0
+
+
+def cmd_watch(args, config) -> int:
+    from index.query import QuerySyntaxError
+    from onionwatch.alerts import Watchlists
+
+    watchlists = Watchlists(config.watch_db)
+    try:
+        if args.action == "list":
+            for watchlist in watchlists.all():
+                print(f"{watchlist['name']}: {watchlist['query']}")
+            return 0
+        if not args.name:
+            print(f"onionwatch watch {args.action}: name the watchlist", file=sys.stderr)
+            return 2
+        if args.action == "remove":
+            if not watchlists.remove(args.name):
+                print(f"onionwatch watch remove: no watchlist named {args.name!r}", file=sys.stderr)
+                return 1
+            return 0
+        if not args.query:
+            print("onionwatch watch add: give the query", file=sys.stderr)
+            return 2
+        try:
+            watchlists.add(args.name, args.query)
+        except QuerySyntaxError as exc:
+            print(f"onionwatch watch add: {exc}", file=sys.stderr)
+            return 2
+        print(f"watching {args.name}: {args.query}")
+        return 0
+    finally:
+        watchlists.close()
 
 
 def main(argv: list[str] | None = None) -> int:

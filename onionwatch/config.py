@@ -88,12 +88,35 @@ class CrawlLimits:
 
 
 @dataclass(frozen=True)
+class AlertConfig:
+    """Where watchlist hits go. The SMTP password is best left to ONIONWATCH_SMTP_PASSWORD."""
+
+    jsonl: str | None = None
+    webhook: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "onionwatch@localhost"
+    smtp_to: tuple[str, ...] = ()
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    misfire_grace_s: int = 3600  # a run missed by less than this (machine down) still happens, once
+    shutdown_timeout_s: float = 300.0  # on SIGTERM, how long running markets may take to finish
+
+
+@dataclass(frozen=True)
 class Config:
     data_dir: Path = DEFAULT_DATA_DIR
     markets: tuple[MarketSource, ...] = ()
     index: IndexConfig = IndexConfig()
     http_proxies: tuple[str, ...] = ()
     limits: CrawlLimits = CrawlLimits()
+    alerts: AlertConfig = AlertConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
     source_file: Path | None = None
 
     @property
@@ -107,6 +130,18 @@ class Config:
     @property
     def state_db(self) -> Path:
         return self.data_dir / "state.sqlite"
+
+    @property
+    def runs_db(self) -> Path:
+        return self.data_dir / "runs.sqlite"
+
+    @property
+    def watch_db(self) -> Path:
+        return self.data_dir / "watchlists.sqlite"
+
+    @property
+    def jobs_db(self) -> Path:
+        return self.data_dir / "jobs.sqlite"
 
     @property
     def history_db(self) -> Path:
@@ -174,7 +209,7 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
 
 def _from_dict(raw: dict, source_file: Path | None) -> Config:
     where = str(source_file) if source_file else "configuration"
-    unknown = set(raw) - {"data_dir", "markets", "index", "proxy", "limits"}
+    unknown = set(raw) - {"data_dir", "markets", "index", "proxy", "limits", "alerts", "scheduler"}
     if unknown:
         raise ConfigError(f"{where}: unknown key(s): {', '.join(sorted(unknown))}")
     markets = []
@@ -202,11 +237,15 @@ def _from_dict(raw: dict, source_file: Path | None) -> Config:
         index = IndexConfig(**index_raw)
     except TypeError as exc:
         raise ConfigError(f"{where}: [index]: {exc}") from None
-    limits_raw = raw.get("limits", {})
-    try:
-        limits = CrawlLimits(**limits_raw)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: [limits]: {exc}") from None
+    sections = {}
+    for key, kind in (("limits", CrawlLimits), ("alerts", AlertConfig), ("scheduler", SchedulerConfig)):
+        values = dict(raw.get(key, {}))
+        if "smtp_to" in values:
+            values["smtp_to"] = tuple([values["smtp_to"]] if isinstance(values["smtp_to"], str) else values["smtp_to"])
+        try:
+            sections[key] = kind(**values)
+        except TypeError as exc:
+            raise ConfigError(f"{where}: [{key}]: {exc}") from None
     proxies = raw.get("proxy", {}).get("http") or ()
     proxies = (proxies,) if isinstance(proxies, str) else tuple(proxies)
     data_dir = Path(raw["data_dir"]) if "data_dir" in raw else DEFAULT_DATA_DIR
@@ -217,6 +256,8 @@ def _from_dict(raw: dict, source_file: Path | None) -> Config:
         markets=tuple(markets) or sample_markets(),
         index=index,
         http_proxies=proxies,
-        limits=limits,
+        limits=sections["limits"],
+        alerts=sections["alerts"],
+        scheduler=sections["scheduler"],
         source_file=source_file,
     )

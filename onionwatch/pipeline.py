@@ -7,9 +7,11 @@ spooled to ``<data>/pending`` and replayed before the next run.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import posixpath
+import threading
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -52,6 +54,7 @@ class MarketReport:
     problems: list[PageProblem] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)
     listing_changes: list[dict] = field(default_factory=list)  # new, removed, price changes, vendors vanished
+    written_ids: list[str] = field(default_factory=list)  # listings this run added or changed
     error: str | None = None
 
 
@@ -64,6 +67,7 @@ class Sinks:
     rates: RatesStore | None = None
     state: PageState | None = None  # None: extract every page (replays apply a new parser to all)
     history: History | None = None  # None: record no changes (replays of old captures)
+    write_lock: threading.Lock | None = None  # held while extracting and writing, when runs share an index
 
     @classmethod
     def open(cls, config: Config, index: ListingIndex, incremental: bool = True) -> "Sinks":
@@ -174,6 +178,7 @@ def ingest_warc(path: Path, market: str, root: str, sinks: Sinks, report: Market
     report.listings = len(docs)
     if not write_or_spool(sinks.index, docs, sinks.pending_dir, report):
         return
+    report.written_ids = [doc["listing_id"] for doc in docs]
     now = datetime.now(timezone.utc).isoformat()
     if sinks.history:
         # Listings still shown: on pages read now, and on unchanged pages as they were last read.
@@ -224,7 +229,10 @@ def start_url_of(source: str) -> str:
     return source
 
 
-def run_market(config: Config, market: MarketSource, sinks: Sinks) -> MarketReport:
+def run_market(config: Config, market: MarketSource, sinks: Sinks,
+               stopping: threading.Event | None = None) -> MarketReport:
+    """Crawl, then extract and index. When ``stopping`` is set by the time the crawl ends
+    (the scheduler is shutting down), nothing of the run is indexed and it ends interrupted."""
     started = datetime.now(timezone.utc)
     run_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
     path = warc_path(config.captures_dir, market.name, started, run_id)
@@ -245,6 +253,9 @@ def run_market(config: Config, market: MarketSource, sinks: Sinks) -> MarketRepo
     except (CrawlRefused, SessionError) as exc:
         report.status, report.error = "failed", str(exc)
         return report
+    if stopping is not None and stopping.is_set():
+        report.status, report.error = "interrupted", "stopped by shutdown; nothing of this run was indexed"
+        return report
     for failure in summary.failures:
         report.problems.append(PageProblem(failure["url"], "error", failure["error"]))
     if summary.status != "ok":
@@ -256,14 +267,6 @@ def run_market(config: Config, market: MarketSource, sinks: Sinks) -> MarketRepo
                         "log in with Tor Browser and export fresh cookies")
     if path.exists():
         complete = summary.status == "ok" and summary.finish_reason == "finished"
-        ingest_warc(path, market.name, source_root(start_url), sinks, report, complete=complete)
+        with sinks.write_lock or contextlib.nullcontext():
+            ingest_warc(path, market.name, source_root(start_url), sinks, report, complete=complete)
     return report
-
-
-def run_all(config: Config, index: ListingIndex) -> list[MarketReport]:
-    sinks = Sinks.open(config, index)
-    try:
-        replay_pending(index, sinks.pending_dir)
-        return [run_market(config, market, sinks) for market in config.markets]
-    finally:
-        sinks.close()

@@ -8,7 +8,7 @@ import pytest
 
 from helpers import SAMPLE_MARKETS, expected, onionwatch, site_dir
 
-SUBCOMMANDS = ["run", "extract", "search", "replay", "captures", "schedule"]
+SUBCOMMANDS = ["run", "extract", "search", "stats", "changes", "vendor", "index", "replay", "captures", "rates", "schedule", "runs", "watch"]
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)

@@ -1,0 +1,170 @@
+"""Watchlists and alerts: saved queries evaluated after every run, each hit sent once per sink.
+
+Alerts go through an outbox: a hit is stored first (once per watchlist and
+listing, ever), with one delivery row per configured sink; a delivery is
+marked done only when its sink accepted it. A sink that fails (webhook down,
+SMTP refusing) keeps its rows and is tried again after the next run, so no
+alert is lost and none is sent twice.
+"""
+from __future__ import annotations
+
+import json
+import smtplib
+import sqlite3
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+
+from index.query import parse_query
+
+_ALERT_FIELDS = ("listing_id", "market", "title", "vendor", "price", "currency", "price_usd", "drug", "city",
+                 "district", "dead_drop", "ships_from", "url", "captured_at")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Sink(Protocol):
+    name: str
+
+    def send(self, alert: dict) -> None:
+        """Deliver one alert or raise."""
+
+
+@dataclass
+class JsonlSink:
+    path: Path
+    name: str = "jsonl"
+
+    def send(self, alert: dict) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(alert, ensure_ascii=False) + "\n")
+
+
+@dataclass
+class WebhookSink:
+    url: str
+    timeout_s: float = 10.0
+    name: str = "webhook"
+
+    def send(self, alert: dict) -> None:
+        request = urllib.request.Request(
+            self.url, data=json.dumps(alert, ensure_ascii=False).encode("utf-8"), method="POST",
+            headers={"Content-Type": "application/json", "User-Agent": "onionwatch-alerts"},
+        )
+        with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310 (configured URL)
+            if response.status >= 300:
+                raise OSError(f"webhook answered {response.status}")
+
+
+@dataclass
+class SmtpSink:
+    host: str
+    port: int
+    sender: str
+    recipients: list[str]
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    timeout_s: float = 20.0
+    name: str = "email"
+
+    def send(self, alert: dict) -> None:
+        message = EmailMessage()
+        message["From"], message["To"] = self.sender, ", ".join(self.recipients)
+        message["Subject"] = f"[onionwatch] {alert['watchlist']}: {alert['listing']['title']}"
+        listing = alert["listing"]
+        lines = [f"Watchlist {alert['watchlist']!r} ({alert['query']}) has a new hit:", ""]
+        lines += [f"{key}: {listing[key]}" for key in _ALERT_FIELDS if listing.get(key) not in (None, "")]
+        message.set_content("\n".join(lines))
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
+            if self.starttls:
+                smtp.starttls()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(message)
+
+
+class Watchlists:
+    def __init__(self, path: Path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript("""
+            CREATE TABLE IF NOT EXISTS watchlists (name TEXT PRIMARY KEY, query TEXT NOT NULL, created TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS alerts (watchlist TEXT NOT NULL, listing_id TEXT NOT NULL, created TEXT NOT NULL,
+                payload TEXT NOT NULL, PRIMARY KEY (watchlist, listing_id));
+            CREATE TABLE IF NOT EXISTS deliveries (watchlist TEXT NOT NULL, listing_id TEXT NOT NULL, sink TEXT NOT NULL,
+                delivered TEXT, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+                PRIMARY KEY (watchlist, listing_id, sink));
+        """)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def add(self, name: str, query: str) -> None:
+        parse_query(query)  # refuse a query that would never run
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO watchlists VALUES (?, ?, ?)", (name, query, _now()))
+
+    def remove(self, name: str) -> bool:
+        with self._db:
+            return self._db.execute("DELETE FROM watchlists WHERE name = ?", (name,)).rowcount > 0
+
+    def all(self) -> list[dict]:
+        return [dict(row) for row in self._db.execute("SELECT * FROM watchlists ORDER BY name")]
+
+    def evaluate(self, index, listing_ids: list[str], sinks: list[Sink]) -> int:
+        """Store new hits among ``listing_ids`` (what a run added or changed); returns how many are new."""
+        if not listing_ids:
+            return 0
+        new = 0
+        for watchlist in self.all():
+            hits = index.search(watchlist["query"], limit=len(listing_ids), only_ids=listing_ids).hits
+            with self._db:
+                for hit in hits:
+                    alert = {"watchlist": watchlist["name"], "query": watchlist["query"], "created": _now(),
+                             "listing": {key: hit.get(key) for key in _ALERT_FIELDS}}
+                    inserted = self._db.execute(
+                        "INSERT OR IGNORE INTO alerts VALUES (?, ?, ?, ?)",
+                        (watchlist["name"], hit["listing_id"], alert["created"], json.dumps(alert, ensure_ascii=False)),
+                    ).rowcount
+                    if inserted:
+                        new += 1
+                        self._db.executemany("INSERT OR IGNORE INTO deliveries (watchlist, listing_id, sink) "
+                                             "VALUES (?, ?, ?)",
+                                             [(watchlist["name"], hit["listing_id"], sink.name) for sink in sinks])
+        return new
+
+    def deliver(self, sinks: list[Sink]) -> tuple[int, int]:
+        """Send every alert not yet accepted by its sink; returns (delivered, still pending)."""
+        delivered = pending = 0
+        by_name = {sink.name: sink for sink in sinks}
+        rows = self._db.execute(
+            "SELECT d.watchlist, d.listing_id, d.sink, a.payload FROM deliveries d JOIN alerts a "
+            "USING (watchlist, listing_id) WHERE d.delivered IS NULL ORDER BY a.created, d.listing_id").fetchall()
+        for row in rows:
+            sink = by_name.get(row["sink"])
+            if sink is None:
+                pending += 1
+                continue
+            key = (row["watchlist"], row["listing_id"], row["sink"])
+            try:
+                sink.send(json.loads(row["payload"]))
+            except Exception as exc:  # any failure of a sink: keep the alert for the next attempt
+                with self._db:
+                    self._db.execute("UPDATE deliveries SET attempts = attempts + 1, last_error = ? "
+                                     "WHERE watchlist = ? AND listing_id = ? AND sink = ?", (str(exc)[:500], *key))
+                pending += 1
+                continue
+            with self._db:
+                self._db.execute("UPDATE deliveries SET delivered = ?, attempts = attempts + 1, last_error = NULL "
+                                 "WHERE watchlist = ? AND listing_id = ? AND sink = ?", (_now(), *key))
+            delivered += 1
+        return delivered, pending

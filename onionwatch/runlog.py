@@ -1,0 +1,69 @@
+"""Every market run, recorded: when, how it ended, what it fetched and found, and why it failed."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+STATUSES = ("running", "ok", "degraded", "failed", "interrupted")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class RunLog:
+    def __init__(self, path: Path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, market TEXT NOT NULL, started TEXT NOT NULL,"
+            " ended TEXT, status TEXT NOT NULL, pages INTEGER, new_pages INTEGER, changed_pages INTEGER,"
+            " unchanged_pages INTEGER, gone_pages INTEGER, listings INTEGER, indexed INTEGER, alerts INTEGER,"
+            " reason TEXT, errors TEXT NOT NULL DEFAULT '[]')"
+        )
+        self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def start(self, market: str) -> str:
+        run_id = uuid.uuid4().hex[:12]
+        with self._db:
+            self._db.execute("INSERT INTO runs (run_id, market, started, status) VALUES (?, ?, ?, 'running')",
+                             (run_id, market, _now()))
+        return run_id
+
+    def finish(self, run_id: str, report, alerts: int = 0) -> None:
+        errors = [{"url": p.url, "kind": p.kind, "message": p.message} for p in report.problems if p.kind == "error"]
+        reason = report.error or (f"{errors[0]['url']}: {errors[0]['message']}" if errors and report.status != "ok"
+                                  else None)
+        with self._db:
+            self._db.execute(
+                "UPDATE runs SET ended = ?, status = ?, pages = ?, new_pages = ?, changed_pages = ?,"
+                " unchanged_pages = ?, gone_pages = ?, listings = ?, indexed = ?, alerts = ?, reason = ?, errors = ?"
+                " WHERE run_id = ?",
+                (_now(), report.status, report.pages, report.changes["new"], report.changes["changed"],
+                 report.changes["unchanged"], report.changes["gone"], report.listings, report.indexed, alerts,
+                 reason, json.dumps(errors, ensure_ascii=False), run_id),
+            )
+
+    def fail(self, run_id: str, reason: str, status: str = "failed") -> None:
+        with self._db:
+            self._db.execute("UPDATE runs SET ended = ?, status = ?, reason = ? WHERE run_id = ? AND status = 'running'",
+                             (_now(), status, reason, run_id))
+
+    def interrupt_unfinished(self, reason: str) -> int:
+        """Runs still marked running (the process stopped under them) become interrupted."""
+        with self._db:
+            return self._db.execute("UPDATE runs SET ended = ?, status = 'interrupted', reason = ? "
+                                    "WHERE status = 'running'", (_now(), reason)).rowcount
+
+    def recent(self, limit: int = 20, market: str | None = None) -> list[dict]:
+        query = "SELECT * FROM runs" + (" WHERE market = ?" if market else "") + " ORDER BY started DESC, rowid DESC LIMIT ?"
+        rows = self._db.execute(query, (market, limit) if market else (limit,)).fetchall()
+        return [{**dict(row), "errors": json.loads(row["errors"])} for row in rows]
