@@ -42,15 +42,23 @@ def _start(handler_class) -> tuple[ThreadingHTTPServer, str]:
 
 
 @pytest.fixture
-def http_mirror():
+def local_servers():
+    """Servers a test starts on 127.0.0.1, all stopped when it ends."""
+    servers: list[ThreadingHTTPServer] = []
+    yield servers
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def http_mirror(local_servers):
     """Serve a folder on 127.0.0.1 (a local HTTP mirror) and record every request it gets.
 
     ``routes`` maps a path to a function taking the request handler, for pages
     that misbehave (slow, huge, redirecting); ``cookie`` is one the server
     demands, answering its login page to requests without it.
     """
-    servers = []
-
     def serve(folder: Path, routes: dict | None = None, cookie: str | None = None) -> LocalSite:
         site = LocalSite("")
 
@@ -70,20 +78,16 @@ def http_mirror():
                 site.requests.append(f"{self.command} {self.path} {int(code)}")
 
         server, site.url = _start(Handler)
-        servers.append(server)
+        local_servers.append(server)
         return site
 
-    yield serve
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    return serve
 
 
 @pytest.fixture
-def recording_proxy():
+def recording_proxy(local_servers):
     """An HTTP proxy on 127.0.0.1 that answers every URL from one folder and records it:
     it stands in for privoxy and Tor, serving a fake .onion market."""
-    servers = []
 
     def serve(folder: Path) -> LocalSite:
         site = LocalSite("")
@@ -101,13 +105,10 @@ def recording_proxy():
                 pass
 
         server, site.url = _start(Handler)
-        servers.append(server)
+        local_servers.append(server)
         return site
 
-    yield serve
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    return serve
 
 
 @pytest.fixture
