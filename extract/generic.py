@@ -266,7 +266,7 @@ def _inline_fields(text_value: str) -> dict[str, str]:
     fields: dict[str, str] = {}
     for match in _INLINE.finditer(text_value):
         for key, pattern in _INLINE_KEYS:
-            if pattern.fullmatch(match.group("label").strip()) or pattern.match(match.group("label")):
+            if pattern.match(match.group("label")):
                 fields.setdefault(key, match.group("value").strip())
                 break
     return fields
@@ -302,18 +302,20 @@ class GenericPage(MarketPage):
     def _looks_like_profile(self) -> bool:
         """A user's page: named so in the title or a heading, with member statistics outside
         the item boxes (item boxes carry their vendor's statistics too), and nothing to buy."""
-        in_cards = {id(node) for card in self.cards for node in card.iter()}
-        headings = [visible_text(h) for h in self.root.iter("h1", "h2", "h3") if id(h) not in in_cards]
+        # The elements themselves, not id(): a set keeps them alive, so lxml hands back the same
+        # proxies on later walks, where ids of collected proxies could be reused.
+        in_cards = {node for card in self.cards for node in card.iter()}
+        headings = [visible_text(h) for h in self.root.iter("h1", "h2", "h3") if h not in in_cards]
         named = bool(_PROFILE_TITLE.search(self.doc.title) or any(_PROFILE_TITLE.search(h) for h in headings))
         if not named or (not self.cards and self._has_purchase_control()):
             return False
         outside = " ".join(
-            clean_text(node.text) for node in content_elements(self.root) if id(node) not in in_cards and node.text
+            clean_text(node.text) for node in self._content if node not in in_cards and node.text
         )
         return len(_PROFILE_WORDS.findall(outside)) >= 2
 
     def _has_purchase_control(self) -> bool:
-        for node in content_elements(self.root):
+        for node in self._content:
             if node.tag in ("button", "input") or (node.tag == "a" and "btn" in (node.get("class") or "")):
                 label = visible_text(node) if node.tag != "input" else (node.get("value") or "")
                 if _PURCHASE.search(label):
@@ -326,7 +328,7 @@ class GenericPage(MarketPage):
         if self.profile:
             return "other" if _BUYER.search(self.doc.text) else "vendor"
         offered = self._has_purchase_control() or _labelled(self.root, "price") is not None
-        if self._single_title() and offered and self._detail_prices():
+        if self.single_title and offered and self._detail_prices():
             return "listing"
         if _LIST_TITLE.search(self.doc.title) or self.root.find(".//*[@rel='next']") is not None:
             return "category"
@@ -335,19 +337,18 @@ class GenericPage(MarketPage):
     # -- an item page --------------------------------------------------------
 
     @cached_property
-    def _single_title_text(self) -> str | None:
-        return self._find_single_title()
+    def _content(self) -> list[HtmlElement]:
+        """The page outside chrome, walked once and read by every rule below."""
+        return list(content_elements(self.root))
 
-    def _single_title(self) -> str | None:
-        return self._single_title_text
-
-    def _find_single_title(self) -> str | None:
+    @cached_property
+    def single_title(self) -> str | None:
         """The item's name: the content text that best matches the page's <title>, else the
         first heading in the content that is not the site's own name."""
         page_title = self.doc.title
         best, best_score = None, 0.0
         headings = []
-        for node in content_elements(self.root):
+        for node in self._content:
             if node.tag in ("h1", "h2", "h3", "h4", "a", "div", "span", "td", "b", "strong", "p"):
                 own = clean_text(node.text)
                 if node.tag in ("h1", "h2", "h3", "h4"):
@@ -373,14 +374,14 @@ class GenericPage(MarketPage):
         prices = parse_prices(labelled) if labelled else []
         if prices:
             return prices
-        title = self._single_title() or ""
+        title = self.single_title or ""
         return parse_prices(content_text(self.root).replace(title, " "))
 
     def _detail_listing(self) -> RawListing:
         text_value = content_text(self.root)
         inline = _inline_fields(text_value)
         vendor_value = _labelled(self.root, "vendor")
-        linked = [visible_text(node) for node in content_elements(self.root)
+        linked = [visible_text(node) for node in self._content
                   if node.tag == "a" and _VENDOR_HREF.search(node.get("href", "")) and visible_text(node)]
         if vendor_value:
             vendor = next((name for name in linked if name in vendor_value), None) or _vendor_name(vendor_value)
@@ -392,13 +393,13 @@ class GenericPage(MarketPage):
             route_from, route_to = _route(ships_from)
             ships_from, ships_to = route_from, ships_to or route_to
         return RawListing(
-            title=self._single_title(),
+            title=self.single_title,
             url=self.url,
             vendor=vendor or _vendor_name(inline.get("vendor")),
             prices=self._detail_prices(),
             ships_from=_country_or_none(ships_from),
-            ships_to=_split_places(ships_to),
-            city=_labelled(self.root, "city") or _city_named(text_value.replace(self._single_title() or "", " ")),
+            ships_to=ships_to,
+            city=_labelled(self.root, "city") or _city_named(text_value.replace(self.single_title or "", " ")),
             district=_labelled(self.root, "district"),
             dead_drop=_labelled(self.root, "dead_drop"),
             quantity_text=_labelled(self.root, "quantity"),
@@ -425,7 +426,7 @@ class GenericPage(MarketPage):
             vendor=vendor,
             prices=prices,
             ships_from=_country_or_none(inline.get("ships_from")) or _country_or_none(route_from),
-            ships_to=_split_places(inline.get("ships_to") or route_to),
+            ships_to=inline.get("ships_to") or route_to,
             city=inline.get("city") or _city_named(text_value.replace(title, " ")),
             district=inline.get("district"),
             dead_drop=inline.get("dead_drop"),
@@ -464,9 +465,3 @@ def _city_named(text_value: str) -> str | None:
     if not _CYRILLIC.search(text_value):
         return None
     return places_in(text_value[:_CARD_MAX_TEXT])[1]
-
-
-def _split_places(value: str | None) -> list[str] | None:
-    if not value:
-        return None
-    return [part for part in re.split(r"[,;|/]| and ", value) if part.strip()]

@@ -108,11 +108,6 @@ def parse_prices(text: str) -> list[Money]:
     return found
 
 
-def parse_price(text: str) -> Money | None:
-    prices = parse_prices(text)
-    return prices[0] if prices else None
-
-
 @dataclass(frozen=True)
 class Quantity:
     amount: float

@@ -55,14 +55,13 @@ class DreamProductPage(MarketPage):
         product = select_one(self.root, "div.viewProduct")
         details = select_one(product, ".tabularDetails")
         vendor_row = next((row for row in select(details, "div") if text(row, "label") == "Vendor"), None)
-        ships_to = labelled_value(details, "Ships to")
         return [RawListing(
             title=text(product, "div.title"),
             url=self.url,
             vendor=text(vendor_row, "a[href*='contactMember?member=']") if vendor_row is not None else None,
             prices=parse_prices(labelled_value(details, "Price") or ""),
             ships_from=labelled_value(details, "Ships from"),
-            ships_to=ships_to.split(",") if ships_to else None,
+            ships_to=labelled_value(details, "Ships to"),
         )]
 
 

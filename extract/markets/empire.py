@@ -55,14 +55,13 @@ class EmpireProductPage(MarketPage):
     def listings(self) -> list[RawListing]:
         product = select_one(self.root, "div.listDes")
         form = select_one(product, "form")
-        ships_to = labelled_value(product, "Ships to")
         return [RawListing(
             title=text(product, "h2"),
             url=self.url,
             vendor=text(product, "a[href*='/u/']"),
             prices=parse_prices(" ".join(text(p) or "" for p in select(form, "p")) if form is not None else ""),
             ships_from=labelled_value(product, "Origin Country"),
-            ships_to=ships_to.split(",") if ships_to else None,
+            ships_to=labelled_value(product, "Ships to"),
         )]
 
 
