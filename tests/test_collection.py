@@ -19,7 +19,8 @@ from index import open_index
 from onionwatch.config import CrawlLimits, MarketSource
 from onionwatch.pipeline import source_root
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from prereq import need_shared
+
 ONION = "http://northwindmarket7xq2.onion/"
 
 
@@ -92,11 +93,12 @@ def test_expired_session_stops_the_crawl_and_indexes_nothing(make_config, http_m
 
 
 def test_gate_pages_in_the_samples_and_the_corpus_are_recognised():
-    golds = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((CORPUS / "gold").rglob("*.json"))]
-    assert golds, f"the shared corpus is missing at {CORPUS}"
+    corpus = need_shared("corpus")
+    golds = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((corpus / "gold").rglob("*.json"))]
+    assert golds, f"the shared corpus at {corpus} has no gold labels"
     for gold in golds:
         want = gold["page_type"] if gold["page_type"] in ("captcha", "login", "error") else None
-        got = gate_type(parse((CORPUS / "pages" / gold["source"]).read_bytes()))
+        got = gate_type(parse((corpus / "pages" / gold["source"]).read_bytes()))
         assert got == want, gold["source"]
     for market in ("northwind", "tortuga", "tayga"):
         for relative, page_type in expected(market)["pages"].items():

@@ -6,12 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from prereq import SHARED, need_shared
+
 SCORER = SHARED / "tools" / "score_extraction.py"
 
 
 def score(*extract_args: str) -> dict[str, float]:
-    assert SCORER.is_file(), f"the shared scorer is missing at {SCORER}"
+    need_shared("tools", "score_extraction.py")
+    need_shared("corpus", "gold")
     command = [sys.executable, str(SCORER), "--gold", str(SHARED / "corpus" / "gold"),
                "--pages", str(SHARED / "corpus" / "pages"), "--",
                sys.executable, "-m", "onionwatch.cli", "extract", "--jsonl", *extract_args]
