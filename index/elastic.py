@@ -19,13 +19,13 @@ from typing import Iterable
 
 from elasticsearch import Elasticsearch, helpers
 
-from index.aggregations import Aggregations
+from index.aggregations import SHOWN_FIELDS, Aggregations, shown_names
 from index.protocol import SearchResult
 from index.query import (
-    KEYWORD_FIELDS, NUMBER_FIELDS, And, Node, Not, Or, Range, Term, Text, parse_query,
+    KEYWORD_FIELDS, NUMBER_FIELDS, And, Node, Not, Or, Range, Term, Text, listing_query,
 )
 
-MAPPING_VERSION = 1
+MAPPING_VERSION = 2  # 2: listing lifecycle (status, first/last seen), base unit, names as written
 _KEYWORD = {"type": "keyword", "normalizer": "folded"}
 _CODES = {"type": "keyword"}  # country and currency codes: stored upper-case already
 # simple_query_string operators, escaped so a user's word is only a word.
@@ -65,6 +65,12 @@ MAPPINGS = {
         "ships_to": _CODES,
         "currency": _CODES,
         "unit": _CODES,
+        "base_unit": _CODES,
+        "status": _CODES,  # active or removed
+        "first_seen": {"type": "date"},
+        "last_seen": {"type": "date"},
+        "removed_at": {"type": "date"},
+        **{f"{name}_shown": {"type": "keyword"} for name in SHOWN_FIELDS},  # as written, for display
         **{name: {"type": "double"} for name in NUMBER_FIELDS},
         "captured_at": {"type": "date"},
         "month": {"type": "keyword"},
@@ -119,6 +125,7 @@ def es_document(listing: dict) -> dict:
             document[name] = document[name].strip()
     if document.get("captured_at"):
         document["month"] = document["captured_at"][:7]
+    document.update(shown_names(document))
     return document
 
 
@@ -226,8 +233,9 @@ class ElasticsearchIndex(Aggregations):
         return {doc["_id"]: _listing(doc["_source"]) for doc in answer["docs"]
                 if doc.get("found") and doc["_source"].get("kind") == "listing"}
 
-    def search(self, query: str, limit: int = 20, only_ids: list[str] | None = None) -> SearchResult:
-        node = parse_query(query)
+    def search(self, query: str, limit: int = 20, only_ids: list[str] | None = None,
+               include_removed: bool = False) -> SearchResult:
+        node = listing_query(query, include_removed)
         self.ensure_ready()
         body = _of_kind(to_es_query(node), "listing")
         if only_ids is not None:
@@ -260,4 +268,6 @@ def _listing(source: dict) -> dict:
     source = dict(source)
     source.pop("month", None)
     source.pop("kind", None)
+    for name in SHOWN_FIELDS:
+        source.pop(f"{name}_shown", None)
     return source

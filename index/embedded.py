@@ -16,21 +16,24 @@ from typing import Iterable
 
 import tantivy
 
-from index.aggregations import Aggregations
-from index.protocol import SearchResult
-from index.query import KEYWORD_FIELDS, NUMBER_FIELDS, And, Node, Not, Or, Range, Term, Text, normalise_value, parse_query
+from index.aggregations import SHOWN_FIELDS, Aggregations, shown_names
+from index.protocol import IndexBusy, SearchResult
+from index.query import KEYWORD_FIELDS, NUMBER_FIELDS, And, Node, Not, Or, Range, Term, Text, listing_query, normalise_value
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 _RAW_FIELDS = ("doc_id", "kind", "month", "placeholder_price", *KEYWORD_FIELDS)
+_SHOWN = tuple(f"{name}_shown" for name in SHOWN_FIELDS)
 
 
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     for name in _RAW_FIELDS:
         builder.add_text_field(name, tokenizer_name="raw", fast=True, stored=name == "doc_id")
+    for name in _SHOWN:
+        builder.add_text_field(name, tokenizer_name="raw", fast=True)
     builder.add_text_field("text", tokenizer_name="default")
     for name in NUMBER_FIELDS:
         builder.add_float_field(name, indexed=True, fast=True)
@@ -74,6 +77,8 @@ class EmbeddedIndex(Aggregations):
             for item in value if isinstance(value, list) else [value]:
                 if item:
                     doc.add_text(name, normalise_value(name, str(item)))
+        for name, value in shown_names(listing).items():
+            doc.add_text(name, value)
         searchable = " ".join(
             str(listing.get(key) or "") for key in ("title", "vendor", "drug", "city", "district", "market")
         )
@@ -95,7 +100,7 @@ class EmbeddedIndex(Aggregations):
 
     def _write(self, documents: Iterable[dict]) -> int:
         # Two indexing threads: tantivy indexes while Python builds the next documents.
-        writer = self.index.writer(heap_size=128 * 1024 * 1024, num_threads=2)
+        writer = self._writer(heap_size=128 * 1024 * 1024, num_threads=2)
         count = 0
         try:
             for chunk in _chunks(documents, 10_000):
@@ -114,6 +119,16 @@ class EmbeddedIndex(Aggregations):
             writer.wait_merging_threads()
         self.index.reload()
         return count
+
+    def _writer(self, heap_size: int, num_threads: int):
+        """The index's one writer; another process holding it is a one-line error, not a traceback."""
+        try:
+            return self.index.writer(heap_size=heap_size, num_threads=num_threads)
+        except ValueError as exc:
+            if "LockBusy" in str(exc) or "lock" in str(exc).lower():
+                raise IndexBusy(f"the index at {self.path} is being written by another process "
+                                "(another onionwatch run, replay or rebuild); try again when it has finished") from None
+            raise
 
     def _tantivy_query(self, node: Node) -> tantivy.Query:
         schema = self.schema
@@ -169,8 +184,9 @@ class EmbeddedIndex(Aggregations):
     def _aggregate(self, node: Node, body: dict, kind: str) -> dict:
         return self.index.searcher().aggregate(self._of_kind(self._tantivy_query(node), kind), body)
 
-    def search(self, query: str, limit: int = 20, only_ids: list[str] | None = None) -> SearchResult:
-        parsed = self._of_kind(self._tantivy_query(parse_query(query)), "listing")
+    def search(self, query: str, limit: int = 20, only_ids: list[str] | None = None,
+               include_removed: bool = False) -> SearchResult:
+        parsed = self._of_kind(self._tantivy_query(listing_query(query, include_removed)), "listing")
         if only_ids is not None:
             parsed = tantivy.Query.boolean_query([
                 (tantivy.Occur.Must, parsed),
@@ -183,7 +199,7 @@ class EmbeddedIndex(Aggregations):
 
     def clear(self) -> None:
         """Drop every document (before a rebuild from the capture store)."""
-        writer = self.index.writer(heap_size=64 * 1024 * 1024, num_threads=1)
+        writer = self._writer(heap_size=64 * 1024 * 1024, num_threads=1)
         writer.delete_all_documents()
         writer.commit()
         writer.wait_merging_threads()

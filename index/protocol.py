@@ -5,6 +5,10 @@ from dataclasses import dataclass, field
 from typing import Iterable, Protocol
 
 
+class IndexBusy(RuntimeError):
+    """Another process holds the index's writer."""
+
+
 @dataclass
 class SearchResult:
     total: int
@@ -19,7 +23,10 @@ class ListingIndex(Protocol):
         """Store observations (``index.aggregations.observation_from``), one per listing and day."""
 
     def price_stats(self, query: str = "", group_by: str = "drug") -> list[dict]:
-        """Per month and group: observations, median and mean USD per gram or unit."""
+        """Per month, group and base unit (g, ml, unit): observations, median, quartiles, mean USD."""
+
+    def unpriced_observations(self, query: str = "") -> int:
+        """Observations matched that have no USD price per unit (left out of ``price_stats``)."""
 
     def listing_counts(self, query: str = "", group_by: str = "market") -> list[dict]:
         """Listings per group."""
@@ -30,8 +37,12 @@ class ListingIndex(Protocol):
     def get_many(self, listing_ids: Iterable[str]) -> dict[str, dict]:
         """The stored listings with these ids (missing ids are left out)."""
 
-    def search(self, query: str, limit: int = 20, only_ids: list[str] | None = None) -> SearchResult:
-        """Listings matching the query language of ``index.query``, best first (among ``only_ids`` if given)."""
+    def search(self, query: str, limit: int = 20, only_ids: list[str] | None = None,
+               include_removed: bool = False) -> SearchResult:
+        """Listings matching the query language of ``index.query``, best first (among ``only_ids`` if given).
+
+        Listings removed from their market are left out unless ``include_removed`` or the
+        query names a ``status:``; values are made canonical first (``index.vocab``)."""
 
     def clear(self) -> None:
         """Drop every document; the index is derived data, rebuilt from the capture store."""

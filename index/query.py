@@ -17,7 +17,8 @@ from datetime import date, datetime, timezone
 
 KEYWORD_FIELDS = (
     "drug", "drug_class", "market", "vendor", "city", "district",
-    "ships_from", "ships_to", "currency", "dead_drop", "listing_id",
+    "ships_from", "ships_to", "currency", "dead_drop", "listing_id", "status",
+    "base_unit",
 )
 NUMBER_FIELDS = ("price", "price_usd", "usd_per_base_unit", "quantity")
 DATE_FIELDS = {"seen": "captured_at"}
@@ -245,3 +246,16 @@ def _range(query: str, position: int, name: str, raw: str) -> Range:
 
 def parse_query(query: str) -> Node:
     return _Parser(query).parse()
+
+
+def listing_query(query: str, include_removed: bool = False) -> Node:
+    """What a search runs: the parsed query with canonical values (``index.vocab``), and
+    only listings still on their market unless the query names a ``status:`` or
+    ``include_removed`` is set (``onionwatch search --all``)."""
+    from index.vocab import canonicalise, mentions
+
+    node = canonicalise(parse_query(query))
+    if include_removed or mentions(node, "status"):
+        return node
+    active = Not(Term("status", "removed"))
+    return active if node == MATCH_ALL else And((node, active))

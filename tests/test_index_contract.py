@@ -23,16 +23,16 @@ from index.query import parse_query
 DOCS = [
     {"listing_id": "a1", "market": "tayga", "title": "Мефедрон VHQ кристаллы", "vendor": "Тайга", "drug": "mephedrone",
      "city": "Алматы", "district": "Бостандыкский", "dead_drop": "magnet", "currency": "KZT", "price": 25000.0,
-     "price_usd": 49.5, "quantity": 1.0, "usd_per_base_unit": 49.5, "captured_at": "2024-03-02T10:00:00Z"},
+     "price_usd": 49.5, "quantity": 1.0, "unit": "g", "usd_per_base_unit": 49.5, "captured_at": "2024-03-02T10:00:00Z"},
     {"listing_id": "a2", "market": "tayga", "title": "Шишки Amnesia Haze", "vendor": "Тайга", "drug": "cannabis",
      "city": "Астана", "dead_drop": "buried", "currency": "KZT", "price": 18000.0, "price_usd": 35.6,
-     "quantity": 2.0, "usd_per_base_unit": 17.8, "captured_at": "2024-04-11T10:00:00Z"},
+     "quantity": 2.0, "unit": "g", "usd_per_base_unit": 17.8, "captured_at": "2024-04-11T10:00:00Z"},
     {"listing_id": "b1", "market": "northwind", "title": "Peruvian Flake Cocaine 90% 3.5g", "vendor": "NordicSnow",
      "drug": "cocaine", "ships_from": "NL", "ships_to": ["WW"], "currency": "USD", "price": 245.0, "price_usd": 245.0,
-     "quantity": 3.5, "usd_per_base_unit": 70.0, "captured_at": "2023-12-01T00:00:00Z"},
+     "quantity": 3.5, "unit": "g", "usd_per_base_unit": 70.0, "captured_at": "2023-12-01T00:00:00Z"},
     {"listing_id": "b2", "market": "northwind", "title": "Bolivian crack rocks 1g", "vendor": "Ice Queen",
      "drug": "crack", "ships_from": "DE", "ships_to": ["EU", "GB"], "currency": "USD", "price": 40.0,
-     "price_usd": 40.0, "quantity": 1.0, "usd_per_base_unit": 40.0, "captured_at": "2024-05-01T00:00:00Z"},
+     "price_usd": 40.0, "quantity": 1.0, "unit": "g", "usd_per_base_unit": 40.0, "captured_at": "2024-05-01T00:00:00Z"},
 ]
 QUERIES = {
     "": {"a1", "a2", "b1", "b2"},
@@ -100,11 +100,65 @@ def test_every_backend_aggregates_prices_over_time_the_same(backends):
         assert set(by_drug) == {("2024-03", "mephedrone"), ("2024-03", "cocaine"), ("2024-04", "mephedrone"),
                                 ("2024-04", "cannabis"), ("2024-04", "cocaine"), ("2024-04", "crack")}, name
         assert by_drug[("2024-04", "crack")]["observations"] == 1, name  # the placeholder is left out
-        assert by_drug[("2024-04", "crack")]["median_usd"] == pytest.approx(40.0, rel=0.01), name
+        assert by_drug[("2024-04", "crack")]["median_usd"] == 40.0, name  # exact, not a sketch's 40.2
+        assert by_drug[("2024-03", "cocaine")]["median_usd"] == 70.0 and by_drug[("2024-03", "cocaine")]["exact"], name
         assert by_drug[("2024-03", "cocaine")]["mean_usd"] == pytest.approx(70.0), name
+        assert {r["unit"] for r in by_drug.values()} == {"g"}, name
         in_tayga = backend.price_stats("market:tayga", group_by="city")
-        assert {(r["month"], r["city"]) for r in in_tayga} == {("2024-03", "алматы"), ("2024-04", "алматы"),
-                                                                ("2024-04", "астана")}, name
+        # names as the market wrote them, not case-folded
+        assert {(r["month"], r["city"]) for r in in_tayga} == {("2024-03", "Алматы"), ("2024-04", "Алматы"),
+                                                                ("2024-04", "Астана")}, name
+
+
+def test_every_backend_keeps_grams_and_pills_apart_with_exact_quartiles(backends):
+    mdma = {"market": "northwind", "vendor": "RollHouse", "drug": "mdma", "title": "MDMA", "price": 1.0,
+            "captured_at": "2024-06-01T00:00:00Z"}
+    per_gram = [22.0, 24.0, 30.0, 31.0]
+    per_pill = [9.74, 8.0, 12.0]
+    observations = [observation_from({**mdma, "listing_id": f"g{i}", "unit": "g", "usd_per_base_unit": v})
+                    for i, v in enumerate(per_gram)]
+    observations += [observation_from({**mdma, "listing_id": f"p{i}", "unit": "unit", "usd_per_base_unit": v})
+                     for i, v in enumerate(per_pill)]
+    observations.append(observation_from({**mdma, "listing_id": "kg", "unit": "kg", "usd_per_base_unit": 26.0}))
+    for name, backend in backends:
+        backend.add_observations(observations)
+        rows = {r["unit"]: r for r in backend.price_stats("drug:mdma", group_by="vendor")}
+        assert set(rows) == {"g", "unit"}, name  # never one pooled "USD/unit" figure
+        grams, pills = rows["g"], rows["unit"]
+        assert grams["vendor"] == "RollHouse", name
+        assert grams["observations"] == 5 and grams["median_usd"] == 26.0, name  # kg counts as grams
+        assert (grams["q1_usd"], grams["q3_usd"]) == (24.0, 30.0), name
+        assert pills["observations"] == 3 and pills["median_usd"] == 9.74 and pills["exact"], name
+        assert pills["q1_usd"] == pytest.approx(8.87) and pills["q3_usd"] == pytest.approx(10.87), name
+        assert backend.unpriced_observations("drug:mdma") == 0, name
+        backend.add_observations([observation_from({**mdma, "listing_id": "btc-only", "unit": "g"})])
+        assert backend.unpriced_observations("drug:mdma") == 1, name
+
+
+def test_every_backend_keeps_removed_listings_out_unless_asked(backends):
+    for name, backend in backends:
+        backend.upsert([{**DOCS[2], "status": "removed", "first_seen": "2023-11-01T00:00:00Z",
+                         "last_seen": "2023-12-01T00:00:00Z", "removed_at": "2023-12-08T00:00:00Z"},
+                        {**DOCS[3], "status": "active"}])
+        assert {h["listing_id"] for h in backend.search("market:northwind").hits} == {"b2"}, name
+        assert backend.search("drug:cocaine").total == 0, name
+        (hit,) = backend.search("status:removed").hits
+        assert hit["listing_id"] == "b1" and hit["removed_at"] == "2023-12-08T00:00:00Z", name
+        assert backend.search("market:northwind", include_removed=True).total == 2, name
+        assert backend.listing_counts(group_by="market") == [{"market": "tayga", "listings": 2},
+                                                             {"market": "northwind", "listings": 1}], name
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("drug:coke", {"b1"}), ("drug:кокаин", {"b1"}), ("drug:Cocaine", {"b1"}), ("drug:meph", {"a1"}),
+    ("drug:мефедрон", {"a1"}), ("мефедрон", {"a1"}), ("меф", {"a1"}), ("dead_drop:магнит", {"a1"}),
+    ("dead_drop:прикоп", {"a2"}), ("city:Almaty", {"a1"}), ("city:Алма-Ата", {"a1"}), ("city:astana", {"a2"}),
+    ("ships_from:Netherlands", {"b1"}), ("ships_from:Germany", {"b2"}), ("ships_to:Europe", {"b2"}),
+    ("ships_to:UK", {"b2"}),
+])
+def test_every_backend_maps_synonyms_and_place_names_to_canonical_values(backends, query, expected):
+    for name, backend in backends:
+        assert {hit["listing_id"] for hit in backend.search(query).hits} == expected, (name, query)
 
 
 def test_every_backend_counts_listings_and_ranks_vendors_the_same(backends):
@@ -112,9 +166,9 @@ def test_every_backend_counts_listings_and_ranks_vendors_the_same(backends):
         assert backend.listing_counts(group_by="market") == [{"market": "northwind", "listings": 2},
                                                              {"market": "tayga", "listings": 2}], name
         top = backend.top_vendors()
-        assert top[0] == {"vendor": "тайга", "listings": 2, "markets": ["tayga"]}, name
+        assert top[0] == {"vendor": "Тайга", "listings": 2, "markets": ["tayga"]}, name  # as written
         assert backend.top_vendors("market:northwind", size=1) == [
-            {"vendor": "ice queen", "listings": 1, "markets": ["northwind"]}], name
+            {"vendor": "Ice Queen", "listings": 1, "markets": ["northwind"]}], name
 
 
 def test_every_backend_replaces_by_id_and_fetches_by_id(backends):
@@ -174,9 +228,9 @@ def test_first_write_creates_template_versioned_index_and_alias(recorded):
     assert calls[:5] == [
         ("PUT", "/_index_template/onionwatch-listings"),
         ("HEAD", "/_alias/onionwatch-listings"),
-        ("HEAD", "/onionwatch-listings-v1"),
-        ("PUT", "/onionwatch-listings-v1"),
-        ("PUT", "/onionwatch-listings-v1/_alias/onionwatch-listings"),
+        ("HEAD", "/onionwatch-listings-v2"),
+        ("PUT", "/onionwatch-listings-v2"),
+        ("PUT", "/onionwatch-listings-v2/_alias/onionwatch-listings"),
     ]
     template = RecordingNode.requests[0][2]
     assert template["index_patterns"] == ["onionwatch-listings-v*"]
@@ -216,14 +270,15 @@ def test_search_sends_a_bool_query_never_query_string(recorded):
     assert result.total == 1 and result.hits[0]["listing_id"] == "b1"
     (method, target, body), = [r for r in RecordingNode.requests if r[1].endswith("/_search")]
     assert target == "/onionwatch-listings/_search"
-    assert body["query"] == {"bool": {"must": [{"bool": {"must": [
+    assert body["query"] == {"bool": {"must": [{"bool": {"must": [{"bool": {"must": [
         {"bool": {"should": [{"term": {"drug": "cocaine"}}, {"term": {"drug": "crack"}}], "minimum_should_match": 1}},
         {"simple_query_string": {"query": '"flake cocaine"', "fields": ["title", "title.en", "title.ru", "vendor.text",
                                                                         "city.text", "district.text"],
                                  "default_operator": "and"}},
         {"range": {"price_usd": {"gte": 10.0, "lte": 300.0}}},
         {"bool": {"must_not": [{"term": {"city": "омск"}}]}},
-    ]}}], "filter": [{"term": {"kind": "listing"}}]}}
+    ]}}, {"bool": {"must_not": [{"term": {"status": "removed"}}]}}]}}],  # listings still on the market
+        "filter": [{"term": {"kind": "listing"}}]}}
     assert "query_string" not in json.dumps(body).replace("simple_query_string", "")
 
 
@@ -251,8 +306,12 @@ def test_aggregations_send_one_body_on_real_offers(recorded):
     assert body["size"] == 0
     assert body["aggs"]["by_month"]["terms"]["field"] == "month"
     assert body["aggs"]["by_month"]["aggs"]["by_group"]["terms"]["field"] == "city"
-    assert body["aggs"]["by_month"]["aggs"]["by_group"]["aggs"]["median"] == {
-        "percentiles": {"field": "usd_per_base_unit", "percents": [50]}}
+    by_group = body["aggs"]["by_month"]["aggs"]["by_group"]["aggs"]
+    assert by_group["shown"] == {"terms": {"field": "city_shown", "size": 1}}  # the name as written
+    by_unit = by_group["by_unit"]
+    assert by_unit["terms"]["field"] == "base_unit"  # per g, per ml, per unit: never pooled
+    assert by_unit["aggs"]["values"] == {"terms": {"field": "usd_per_base_unit", "size": 10000}}  # exact quantiles
+    assert by_unit["aggs"]["estimate"] == {"percentiles": {"field": "usd_per_base_unit", "percents": [25, 50, 75]}}
     query = body["query"]
     assert query["bool"]["filter"] == [{"term": {"kind": "observation"}}]
     offers = query["bool"]["must"][0]["bool"]["must"]
