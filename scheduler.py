@@ -125,7 +125,15 @@ def stop(scheduler: BaseScheduler, timeout_s: float) -> int:
 
 
 def serve(config: Config) -> int:
-    """``onionwatch schedule start``: run in the foreground until SIGTERM or SIGINT."""
+    """``onionwatch schedule start``: run in the foreground until SIGTERM or SIGINT, as the
+    data folder's one writer (``onionwatch.datalock``)."""
+    from onionwatch.datalock import writer_lock
+
+    with writer_lock(config.data_dir, "scheduler"):
+        return _serve(config)
+
+
+def _serve(config: Config) -> int:
     scheduler = build_scheduler(config)
     _MONITOR.runs.interrupt_unfinished("the scheduler stopped while this run was going on")
     stopping = threading.Event()

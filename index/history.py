@@ -10,6 +10,7 @@ and the next run records it.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -30,6 +31,32 @@ CREATE TABLE IF NOT EXISTS changes (
     listing_id TEXT, vendor TEXT, title TEXT, detail TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS changes_at ON changes (at);
 """
+
+
+# Words a profile page puts round a vendor's name in its heading: "Seller profile: X", "X's profile",
+# "Vendor: X", "Профиль продавца: X", "Магазин X". The name is what is left.
+_HEADING_BEFORE = re.compile(
+    r"^\s*(?:(?:(?:seller|vendor|user|member|shop|store)(?:'s)?\s+(?:profile|page|info|information)"
+    r"|(?:profile|page)\s+of|профиль\s+(?:продавца|магазина|пользователя))\s*[:\-–—|»]?"
+    r"|(?:seller|vendor|shop|store|profile|user|member|профиль|продавец|магазин|шоп)\s*[:\-–—|»])\s*",
+    re.IGNORECASE,
+)
+_HEADING_AFTER = re.compile(r"(?:'s|’s)?\s*[\-–—|:]?\s*(?:seller|vendor|user)?\s*(?:profile|page|профиль)\s*$",
+                            re.IGNORECASE)
+
+
+def vendor_name(text: str | None) -> str | None:
+    """A vendor's name without the words of the heading it stood in, so a profile and the
+    listings name one vendor: "Seller profile: Frostbite" -> "Frostbite"."""
+    if not text:
+        return text
+    name = " ".join(text.split())
+    for _ in range(2):
+        stripped = _HEADING_AFTER.sub("", _HEADING_BEFORE.sub("", name)).strip(" :-–—|»\"'")
+        if not stripped or stripped == name:
+            break
+        name = stripped
+    return name or None
 
 
 def _merged(old_json: str, new: list) -> str:
@@ -132,6 +159,11 @@ class History:
                 changes.append({"kind": "vendor_vanished", "vendor": vendor,
                                 "detail": {"listings_removed": sum(c["vendor"] == vendor for c in changes)}})
         return changes
+
+    def lifecycle(self):
+        """Each listing's first and last sighting and when it went (None while on the market)."""
+        for row in self._db.execute("SELECT listing_id, first_seen, last_seen, gone_at FROM listing_state"):
+            yield dict(row)
 
     def changes(self, since: str, market: str | None = None) -> list[dict]:
         query = "SELECT * FROM changes WHERE at >= ?" + (" AND market = ?" if market else "") + " ORDER BY id"

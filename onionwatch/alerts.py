@@ -168,3 +168,30 @@ class Watchlists:
                                  "WHERE watchlist = ? AND listing_id = ? AND sink = ?", (_now(), *key))
             delivered += 1
         return delivered, pending
+
+
+# -- alerts with nowhere to go -------------------------------------------------
+# A hit found while no sink is configured has no delivery row: it is kept, counted
+# as unsent, and given to the first sink configured later.
+
+
+def without_sink(watchlists: Watchlists) -> int:
+    """Alerts no sink has taken yet because none was configured when they were found."""
+    return watchlists._db.execute(
+        "SELECT COUNT(*) FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM deliveries d "
+        "WHERE d.watchlist = a.watchlist AND d.listing_id = a.listing_id)").fetchone()[0]
+
+
+def adopt_pending(watchlists: Watchlists, sinks: list[Sink]) -> int:
+    """Give every configured sink the alerts no sink has delivered yet (kept while no sink
+    existed); returns how many delivery rows were added. Alerts one sink already delivered
+    are not re-sent to a sink added after."""
+    added = 0
+    with watchlists._db:
+        for sink in sinks:
+            added += watchlists._db.execute(
+                "INSERT OR IGNORE INTO deliveries (watchlist, listing_id, sink) "
+                "SELECT a.watchlist, a.listing_id, ? FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM deliveries d "
+                "WHERE d.watchlist = a.watchlist AND d.listing_id = a.listing_id AND d.delivered IS NOT NULL)",
+                (sink.name,)).rowcount
+    return added

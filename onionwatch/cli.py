@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from onionwatch.config import ConfigError, load_config
+from onionwatch.display import LISTING_CSV_FIELDS, Progress, amount, describe_change, listing_row, plural, timestamp
 
 
 def _command(subparsers, name: str, summary: str, example: str) -> argparse.ArgumentParser:
@@ -59,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "ships_from: ships_to: currency: dead_drop: drug_class:), ranges "
                                       "(price_usd:[10 TO 50] seen:>=2024-01-01), AND OR NOT ( )")
     search.add_argument("--limit", type=int, default=20, help="most hits to show (default 20)")
+    search.add_argument("--all", action="store_true", dest="include_removed",
+                        help="also listings removed from their market (or ask for status:removed)")
     _output_options(search)
     search.set_defaults(handler=cmd_search)
 
@@ -150,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("name", nargs="?", help="the watchlist's name")
     watch.add_argument("query", nargs="?", help="with add: the query (the search language)")
     watch.set_defaults(handler=cmd_watch)
+
+    vocab = _command(sub, "vocab", "The canonical values filters take, and the other names that map to them.",
+                     "onionwatch vocab            # drugs, drug classes, cities, dead-drop types\n"
+                     "onionwatch vocab drug       # drug ids and their synonyms (English and Russian)")
+    vocab.add_argument("field", nargs="?", choices=["drug", "drug_class", "city", "dead_drop"],
+                       help="only this field")
+    vocab.set_defaults(handler=cmd_vocab)
     return parser
 
 
@@ -158,7 +168,9 @@ def _table(rows: list[dict], columns: list[tuple[str, str, int]]) -> str:
     def cell(row, key, width):
         value = row.get(key)
         if isinstance(value, float):
-            value = f"{value:,.2f}"
+            value = amount(value)
+        elif key in TIME_COLUMNS and value:
+            value = timestamp(value)
         elif isinstance(value, list):
             value = ", ".join(map(str, value))
         value = "" if value is None else str(value)
@@ -175,27 +187,42 @@ def _table(rows: list[dict], columns: list[tuple[str, str, int]]) -> str:
 LISTING_COLUMNS = [
     ("market", "market", 12), ("title", "title", 40), ("vendor", "vendor", 16), ("price", "price", 12),
     ("currency", "cur", 4), ("price_usd", "usd", 10), ("drug", "drug", 16), ("ships_from", "from", 4),
-    ("city", "city", 14), ("dead_drop", "drop", 7),
+    ("city", "city", 14), ("dead_drop", "drop", 7), ("last_seen", "last seen", 23),
 ]
+TIME_COLUMNS = {"last_seen", "first_seen", "removed_at", "at", "vanished_at", "started", "captured_at"}
 
 
 def cmd_run(args, config) -> int:
     from index import open_index
     from onionwatch.monitor import Monitor
 
+    from onionwatch.datalock import writer_lock
+
     markets = tuple(config.market(name) for name in args.market) if args.market else config.markets
-    index = open_index(config)
-    monitor = Monitor(config, index)
-    try:
-        reports = [monitor.run(market) for market in markets]
-    finally:
-        monitor.close()
+    with writer_lock(config.data_dir, "run"):
+        index = open_index(config)
+        monitor = Monitor(config, index)
+        progress = Progress()
+        reports = []
+        try:
+            for market in markets:
+                progress.started(market.name, config.captures_dir / market.name)
+                report = monitor.run(market)
+                progress.finished(market.name, report.pages, report.listings, report.seen_again, report.status)
+                reports.append(report)
+            unsent = monitor.alerts_without_sink()
+        finally:
+            monitor.close()
+    if unsent:
+        print(f"warning: {plural(unsent, 'watchlist alert')} kept unsent: no alert sink is configured "
+              "([alerts] jsonl, webhook or smtp_* in the configuration); they go out once one is", file=sys.stderr)
     for report in reports:
         errors = [p for p in report.problems if p.kind == "error"]
         gates = [p for p in report.problems if p.kind == "gate"]
         changes = ", ".join(f"{report.changes[k]} {k}" for k in ("new", "changed", "unchanged", "gone"))
+        again = f", {report.seen_again} still listed on unchanged pages" if report.seen_again else ""
         print(f"{report.market}: {report.status} — {report.pages} pages ({changes}), {report.listings} listings "
-              f"extracted, {report.indexed} indexed, {len(gates)} gate pages, {len(errors)} page errors")
+              f"extracted{again}, {report.indexed} indexed, {len(gates)} gate pages, {len(errors)} page errors")
         if report.error:
             print(f"  error: {report.error}")
         for problem in report.problems:
@@ -205,7 +232,7 @@ def cmd_run(args, config) -> int:
     for report in reports:
         result = index.search(f'market:"{report.market}"', limit=5)
         if result.hits:
-            print(f"{report.market} ({result.total} listings, first {len(result.hits)}):")
+            print(f"{report.market} ({plural(result.total, 'listing')}, first {len(result.hits)}):")
             print(_table(result.hits, LISTING_COLUMNS) + "\n")
     print("Try: onionwatch search 'drug:cocaine'   or   onionwatch search 'city:Алматы'")
     return 1 if any(r.status == "failed" for r in reports) else 0
@@ -272,12 +299,24 @@ def cmd_search(args, config) -> int:
     from index import open_index
     from index.query import QuerySyntaxError
 
+    from index.query import parse_query
+    from index.vocab import suggestions
+
     try:
-        result = open_index(config).search(args.query, limit=args.limit)
+        result = open_index(config).search(args.query, limit=args.limit, include_removed=args.include_removed)
     except QuerySyntaxError as exc:
         print(f"onionwatch search: {exc}", file=sys.stderr)
         return 2
-    _emit(args, result.hits, LISTING_COLUMNS, f"{result.total} listings match; showing {len(result.hits)}.")
+    if args.csv:
+        _emit(args, [listing_row(hit) for hit in result.hits], [(key, key, 0) for key in LISTING_CSV_FIELDS])
+        return 0
+    columns = LISTING_COLUMNS + ([("status", "status", 7)] if args.include_removed else [])
+    verb = "matches" if result.total == 1 else "match"
+    _emit(args, result.hits, columns, f"{plural(result.total, 'listing')} {verb}; showing {len(result.hits)}.")
+    if result.total == 0 and not args.json:
+        hints = suggestions(parse_query(args.query))
+        if hints:
+            print(f"did you mean {' or '.join(hints)}?  ('onionwatch vocab' lists the values filters take)")
     return 0
 
 
@@ -295,12 +334,25 @@ def cmd_stats(args, config) -> int:
             columns = [(args.by, args.by, 30), ("listings", "listings", 9)]
         else:
             rows = index.price_stats(args.query, group_by=args.by)
-            columns = [("month", "month", 7), (args.by, args.by, 24), ("observations", "seen", 6),
-                       ("median_usd", "median USD/unit", 16), ("mean_usd", "mean USD/unit", 14)]
+            unpriced = index.unpriced_observations(args.query)
+            columns = [("month", "month", 7), (args.by, args.by, 24), ("unit", "USD per", 7),
+                       ("observations", "seen", 6), ("median_usd", "median", 12), ("q1_usd", "Q1", 12),
+                       ("q3_usd", "Q3", 12), ("mean_usd", "mean", 12)]
+            if args.json or args.csv:
+                columns += [("exact", "exact", 5), ("error_bound", "error_bound", 5)]
+            elif any(not row["exact"] for row in rows):
+                for row in rows:
+                    row["median_usd"] = f"~{amount(row['median_usd'])}" if not row["exact"] else row["median_usd"]
     except (QuerySyntaxError, ValueError) as exc:
         print(f"onionwatch stats: {exc}", file=sys.stderr)
         return 2
     _emit(args, rows, columns, None if rows else "nothing to show for that query")
+    if not (args.json or args.csv or args.counts or args.top_vendors):
+        if any(not row["exact"] for row in rows):
+            print("~ estimated from a percentile sketch (error within ±1%): too many distinct prices to be exact")
+        if unpriced:
+            print(f"{plural(unpriced, 'observation')} without a USD price per unit (no rate or no quantity) "
+                  "not in these figures", file=sys.stderr)
     return 0
 
 
@@ -313,10 +365,10 @@ def cmd_changes(args, config) -> int:
     finally:
         history.close()
     for row in rows:
-        row["detail"] = json.dumps(row["detail"], ensure_ascii=False) if not args.json else row["detail"]
-    columns = [("at", "when", 19), ("market", "market", 12), ("kind", "change", 16), ("vendor", "vendor", 18),
-               ("title", "title", 40), ("detail", "detail", 60)]
-    _emit(args, rows, columns, f"{len(rows)} changes since {args.since.isoformat()}")
+        row["detail"] = describe_change(row) if not args.json else row["detail"]
+    columns = [("at", "when", 23), ("market", "market", 12), ("kind", "change", 16), ("vendor", "vendor", 18),
+               ("title", "title", 40), ("detail", "detail", 70)]
+    _emit(args, rows, columns, f"{plural(len(rows), 'change')} since {args.since.isoformat()}")
     return 0
 
 
@@ -336,10 +388,22 @@ def cmd_vendor(args, config) -> int:
             row["pgp_fingerprints"] = ", ".join(row["pgp_fingerprints"])
             row["crypto_addresses"] = ", ".join(f"{a['chain']}:{a['address']}" for a in row["crypto_addresses"])
             row["linked"] = ", ".join(f"{v['name']}@{v['market']}" for v in row["linked"])
-    columns = [("market", "market", 12), ("name", "name", 20), ("first_seen", "first seen", 19),
-               ("last_seen", "last seen", 19), ("vanished_at", "vanished", 19), ("pgp_fingerprints", "PGP", 40),
-               ("crypto_addresses", "addresses", 60), ("linked", "linked accounts", 40)]
-    _emit(args, rows, columns)
+    if args.json or args.csv:
+        columns = [(key, key, 0) for key in ("market", "name", "first_seen", "last_seen", "vanished_at",
+                                              "pgp_fingerprints", "crypto_addresses", "linked")]
+        _emit(args, rows, columns)
+        return 0
+    for row in rows:  # one block per account: fingerprints and addresses are too long for a table
+        print(f"{row['name']} on {row['market']}")
+        print(f"  first seen   {timestamp(row['first_seen'])}")
+        print(f"  last seen    {timestamp(row['last_seen'])}")
+        if row["vanished_at"]:
+            print(f"  vanished     {timestamp(row['vanished_at'])}")
+        for label, value in (("PGP", row["pgp_fingerprints"]), ("addresses", row["crypto_addresses"]),
+                             ("linked", row["linked"])):
+            for i, item in enumerate(value.split(", ") if value else []):
+                print(f"  {label if i == 0 else '':<12} {item}")
+        print()
     return 0
 
 
@@ -348,21 +412,32 @@ def cmd_index(args, config) -> int:
     from index import open_index
     from onionwatch.pipeline import MarketReport, Sinks, ingest_warc, source_root
 
+    from index.history import History
+    from index.lifecycle import restore_from_history
+    from onionwatch.datalock import writer_lock
+
     files = sorted(capture_files(config.captures_dir), key=lambda p: (p.parent.name, p.name))
-    index = open_index(config)
-    index.clear()
-    sinks = Sinks.open(config, index, incremental=False)
-    total = 0
-    try:
-        for warc in files:  # oldest first, so the newest state wins and observations keep their dates
-            first = next(read_pages(warc), None)
-            if first is None:
-                continue
-            report = MarketReport(market=first.market or warc.parent.parent.name, warc_path=str(warc))
-            ingest_warc(warc, report.market, source_root(first.url), sinks, report)
-            total += report.indexed
-    finally:
-        sinks.close()
+    with writer_lock(config.data_dir, "index rebuild"):
+        index = open_index(config)
+        index.clear()
+        sinks = Sinks.open(config, index, incremental=False)
+        total = 0
+        try:
+            for warc in files:  # oldest first, so the newest state wins and observations keep their dates
+                first = next(read_pages(warc), None)
+                if first is None:
+                    continue
+                report = MarketReport(market=first.market or warc.parent.parent.name, warc_path=str(warc))
+                ingest_warc(warc, report.market, source_root(first.url), sinks, report)
+                total += report.indexed
+            if config.history_db.exists():
+                history = History(config.history_db)
+                try:
+                    restore_from_history(index, history.lifecycle())
+                finally:
+                    history.close()
+        finally:
+            sinks.close()
     print(f"rebuilt from {len(files)} capture files: {index.count()} listings ({total} writes)")
     return 0
 
@@ -371,6 +446,10 @@ def cmd_replay(args, config) -> int:
     from index import open_index
     from onionwatch.pipeline import MarketReport, Sinks, ingest_warc, source_root, start_url_of
 
+    from onionwatch.datalock import writer_lock
+
+    lock = writer_lock(config.data_dir, "replay")
+    lock.__enter__()
     sinks = Sinks.open(config, open_index(config), incremental=False)
     status = 0
     try:
@@ -384,6 +463,7 @@ def cmd_replay(args, config) -> int:
                 status = 1
     finally:
         sinks.close()
+        lock.__exit__(None, None, None)
     return status
 
 
@@ -443,13 +523,15 @@ def cmd_schedule(args, config) -> int:
             print("onionwatch schedule run-now: name the market", file=sys.stderr)
             return 2
         from index import open_index
+        from onionwatch.datalock import writer_lock
         from onionwatch.monitor import Monitor
 
-        monitor = Monitor(config, open_index(config))
-        try:
-            report = monitor.run(config.market(args.market))
-        finally:
-            monitor.close()
+        with writer_lock(config.data_dir, "run"):
+            monitor = Monitor(config, open_index(config))
+            try:
+                report = monitor.run(config.market(args.market))
+            finally:
+                monitor.close()
         print(f"{report.market}: {report.status}, {report.pages} pages, {report.indexed} listings indexed"
               + (f" ({report.error})" if report.error else ""))
         return 0 if report.status in ("ok", "degraded") else 1
@@ -509,12 +591,33 @@ def cmd_watch(args, config) -> int:
             print(f"onionwatch watch add: {exc}", file=sys.stderr)
             return 2
         print(f"watching {args.name}: {args.query}")
+        from onionwatch.monitor import alert_sinks
+
+        if not alert_sinks(config):
+            print("warning: no alert sink is configured ([alerts] jsonl, webhook or smtp_* in the configuration): "
+                  "hits are kept and sent once one is", file=sys.stderr)
         return 0
     finally:
         watchlists.close()
 
 
+def cmd_vocab(args, config) -> int:
+    from index.vocab import listing
+
+    for field in [args.field] if args.field else ["drug", "drug_class", "city", "dead_drop"]:
+        print(f"{field}:")
+        for value, others in listing(field):
+            print(f"  {value}" + (f"  ({', '.join(others)})" if others else ""))
+    print("countries: ISO codes (NL, DE, GB, KZ, EU, WW); names in English or Russian are accepted "
+          "(ships_from:Netherlands, ships_to:Европа)")
+    print("status: active (default in search), removed")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    from index.protocol import IndexBusy
+    from onionwatch.datalock import DataFolderBusy
+
     args = build_parser().parse_args(argv)
     try:
         config = load_config(args.config)
@@ -522,6 +625,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"onionwatch: {exc}", file=sys.stderr)
         return 2
+    except (DataFolderBusy, IndexBusy) as exc:
+        print(f"onionwatch: {exc}", file=sys.stderr)
+        return 3
+    except BrokenPipeError:
+        # the reader went away (| head): stop quietly, and keep Python from complaining at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import os
 import threading
 from pathlib import Path
 
-from onionwatch.alerts import JsonlSink, Sink, SmtpSink, Watchlists, WebhookSink
+from onionwatch.alerts import JsonlSink, Sink, SmtpSink, Watchlists, WebhookSink, adopt_pending, without_sink
 from onionwatch.config import Config, MarketSource
 from onionwatch.pipeline import MarketReport, Sinks, replay_pending, run_market
 from onionwatch.runlog import RunLog
@@ -47,6 +47,10 @@ class Monitor:
         self.runs.close()
         self.watchlists.close()
 
+    def alerts_without_sink(self) -> int:
+        """Alerts kept unsent because no sink is configured (0 when one is)."""
+        return 0 if self.alert_sinks else without_sink(self.watchlists)
+
     def run(self, market: MarketSource) -> MarketReport:
         run_id = self.runs.start(market.name)
         try:
@@ -60,6 +64,7 @@ class Monitor:
                 sinks.close()
             with self._writing:
                 new_alerts = self.watchlists.evaluate(self.index, report.written_ids, self.alert_sinks)
+                adopt_pending(self.watchlists, self.alert_sinks)  # kept while no sink was configured
                 self.watchlists.deliver(self.alert_sinks)
         except Exception as exc:  # a run that breaks is recorded as failed; the monitor goes on
             self.runs.fail(run_id, f"{type(exc).__name__}: {exc}")

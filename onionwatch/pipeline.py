@@ -27,7 +27,8 @@ from extract.document import charset_of
 from extract.page import extract_page
 from extract.rates import RatesStore
 from index.aggregations import observation_from
-from index.history import History
+from index.history import History, vendor_name
+from index.lifecycle import mark_removed, seen_again, stamp_seen
 from index.protocol import ListingIndex
 from onionwatch.config import Config, MarketSource
 
@@ -49,6 +50,7 @@ class MarketReport:
     pages: int = 0
     changes: Counter = field(default_factory=Counter)  # new, changed, unchanged, gone pages
     listings: int = 0
+    seen_again: int = 0  # listings on unchanged pages, still on the market, not re-extracted
     indexed: int = 0
     warc_path: str | None = None
     problems: list[PageProblem] = field(default_factory=list)
@@ -133,6 +135,7 @@ def ingest_warc(path: Path, market: str, root: str, sinks: Sinks, report: Market
     known = sinks.state.known(market) if sinks.state else {}
     listed_before = sinks.state.listings_on(market) if sinks.state else {}
     seen: dict[str, str] = {}
+    unchanged_at: dict[str, str] = {}  # page -> when captured, for pages not read again
     listed_now: dict[str, list[str]] = {}
     merged: dict[str, dict] = {}
     profiles: list[dict] = []
@@ -144,6 +147,7 @@ def ingest_warc(path: Path, market: str, root: str, sinks: Sinks, report: Market
             change = sinks.state.classify(known, key, page.digest)
             report.changes[change] += 1
             if change == "unchanged":
+                unchanged_at[key] = page.captured_at
                 continue
         if page.revisit:
             continue  # nothing new to read; replays without state skip it too
@@ -158,12 +162,13 @@ def ingest_warc(path: Path, market: str, root: str, sinks: Sinks, report: Market
         for warning in result.warnings:
             report.problems.append(PageProblem(page.url, "warning", warning))
         if result.vendor:
-            profiles.append(result.vendor)
+            profiles.append({**result.vendor, "name": vendor_name(result.vendor.get("name"))})
         listed_now[key] = []
         for listing in result.listings:
             doc = listing.as_dict()
             identity = listing_id(market, doc, root)
             listed_now[key].append(identity)
+            doc["vendor"] = vendor_name(doc.get("vendor"))
             doc.update(
                 listing_id=identity, market=market, captured_at=page.captured_at, source_url=page.url,
                 page_type=result.page_type,
@@ -174,16 +179,32 @@ def ingest_warc(path: Path, market: str, root: str, sinks: Sinks, report: Market
             else:
                 merged[identity] = doc
     stored = sinks.index.get_many(merged) if merged else {}
-    docs = [_over_stored(stored[i], doc) if i in stored else doc for i, doc in merged.items()]
+    docs = [stamp_seen(_over_stored(stored[i], doc) if i in stored else doc, stored.get(i), doc["captured_at"])
+            for i, doc in merged.items()]
     report.listings = len(docs)
-    if not write_or_spool(sinks.index, docs, sinks.pending_dir, report):
+    # Listings on pages that did not change are still on the market: seen again (an observation,
+    # last_seen advanced), from the listings the page showed when it was last read.
+    again_at: dict[str, str] = {}
+    for key, captured_at in unchanged_at.items():
+        for identity in listed_before.get(key, []):
+            if identity not in merged:
+                again_at[identity] = max(captured_at, again_at.get(identity, captured_at))
+    again = seen_again(sinks.index, again_at) if again_at else []
+    report.seen_again = len(again)
+    if not write_or_spool(sinks.index, docs + again, sinks.pending_dir, report):
         return
     report.written_ids = [doc["listing_id"] for doc in docs]
     now = datetime.now(timezone.utc).isoformat()
     if sinks.history:
         # Listings still shown: on pages read now, and on unchanged pages as they were last read.
         present = {i for key in seen for i in listed_now.get(key, listed_before.get(key, []))} if complete else None
-        report.listing_changes = sinks.history.record_run(market, now, docs, present, profiles)
+        report.listing_changes = sinks.history.record_run(market, now, docs + again, present, profiles)
+        removed = [c["listing_id"] for c in report.listing_changes if c["kind"] == "removed_listing"]
+        try:
+            mark_removed(sinks.index, removed, now)
+        except Exception as exc:  # the history has it; the next run or a rebuild marks the index
+            report.problems.append(PageProblem("", "warning", f"could not mark {len(removed)} listings removed "
+                                                              f"in the index ({exc})"))
     if sinks.state:
         report.gone = sinks.state.commit_run(market, seen, now, complete, listed_now)
         report.changes["gone"] = len(report.gone)

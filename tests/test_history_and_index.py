@@ -77,14 +77,20 @@ def test_cli_reports_changes_between_runs_and_rebuilds_the_index(tmp_path, copie
     assert ("vendor_vanished", "BrownTide") in kinds
 
     csv_out = run("stats", "--by", "drug", "--csv").stdout.splitlines()
-    assert csv_out[0] == "month,drug,observations,median_usd,mean_usd" and len(csv_out) > 5
+    assert csv_out[0] == "month,drug,unit,observations,median_usd,q1_usd,q3_usd,mean_usd,exact,error_bound"
+    assert len(csv_out) > 5
 
-    before = run("search", "", "--limit", "100", "--json").stdout.splitlines()
+    before = run("search", "", "--all", "--limit", "100", "--json").stdout.splitlines()
+    removed_before = run("search", "status:removed", "--limit", "100", "--json").stdout.splitlines()
     rebuilt = run("index", "rebuild")
     assert rebuilt.returncode == 0, rebuilt.stderr
-    after = run("search", "", "--limit", "100", "--json").stdout.splitlines()
+    after = run("search", "", "--all", "--limit", "100", "--json").stdout.splitlines()
     assert len(after) == len(before) == len(expected("northwind")["listings"])
     assert {json.loads(h)["listing_id"] for h in after} == {json.loads(h)["listing_id"] for h in before}
+    # the lifecycle survives a rebuild: what the market removed stays removed
+    removed_after = run("search", "status:removed", "--limit", "100", "--json").stdout.splitlines()
+    assert {json.loads(h)["title"] for h in removed_after} == {json.loads(h)["title"] for h in removed_before}
+    assert "Heroin #4 Afghan 2g" in {json.loads(h)["title"] for h in removed_after}
 
 
 WRITER = textwrap.dedent("""
