@@ -64,7 +64,7 @@ _INLINE = re.compile(
 )
 _INLINE_KEYS = (
     ("ships_from", re.compile(r"ships? from|shipping from|origin", re.I)),
-    ("ships_to", re.compile(r"ships? to|shipping to|destination", re.I)),
+    ("ships_to", re.compile(r"ships? to|shipping to|destination|deliver(?:s|y)? to", re.I)),
     ("vendor", re.compile(r"vendor|seller|sold by", re.I)),
     ("city", re.compile(r"город", re.I)),
     ("district", re.compile(r"район", re.I)),
@@ -75,7 +75,8 @@ _LABELS = {
     "price": ("Price", "Sale Price", "Purchase price", "Buy Price", "Цена", "Стоимость"),
     "vendor": ("Vendor", "Seller", "Sold by", "Shop", "Продавец", "Магазин"),
     "ships_from": ("Ships from", "Ship from", "Shipping from", "Origin Country", "Origin", "Country of origin"),
-    "ships_to": ("Ships to", "Ship to", "Shipping to", "Destination", "Destinations"),
+    "ships_to": ("Ships to", "Ship to", "Shipping to", "Destination", "Destinations", "Delivers to", "Delivery to",
+                 "Доставка в", "Доставка"),
     "city": ("City", "Город"),
     "district": ("District", "Район"),
     "dead_drop": ("Тип клада", "Drop type", "Клад"),

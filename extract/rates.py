@@ -26,7 +26,14 @@ _SYMBOL = r"[A-Za-z]{3,4}|[$€£₽₸฿]|руб\.?|тенге|тг\.?"
 _RATE_RE = re.compile(
     rf"(?:1\s*(?P<base>{_SYMBOL})\s*[=≈:]\s*(?P<pre>[$€£₽₸])?\s*(?P<value>\d[\d\s\u00a0.,]*\d|\d)\s*(?P<quote>{_SYMBOL})?)"
     rf"|(?:(?P<base2>[A-Z]{{3,4}})\s*/\s*(?P<quote2>[A-Z]{{3}})\s*[:=]?\s*(?P<value2>\d[\d\s\u00a0.,]*\d))"
+    # "BTC rate: $64,250", "BTC price: 64250 USD", "Bitcoin = 64,250 USD", "Курс BTC: 5 900 000 ₽": a crypto
+    # named with a rate word, then a value with its currency (before or after it)
+    rf"|(?:(?<![\d.,])(?<![\d.,]\s)(?:курс\s+)?(?P<base3>BTC|XMR|LTC|ETH|USDT|Bitcoin|Monero|Litecoin|Ethereum|Tether)"
+    rf"(?:\s+(?:rate|price|курс|exchange rate))?\s*[=≈:]\s*(?P<pre3>[$€£₽₸])?\s*(?P<value3>\d[\d\s\u00a0.,]*\d|\d)"
+    rf"\s*(?P<quote3>{_SYMBOL})?)",
+    re.IGNORECASE,
 )
+_CRYPTO_NAMES = {"bitcoin": "BTC", "monero": "XMR", "litecoin": "LTC", "ethereum": "ETH", "tether": "USDT"}
 
 
 @dataclass(frozen=True)
@@ -43,11 +50,19 @@ def page_rates(text: str) -> dict[str, float]:
             base = currency_code(match.group("base"))
             quote_symbol = match.group("quote") or match.group("pre")
             value = match.group("value")
-        else:
+        elif match.group("base2"):
             base = currency_code(match.group("base2"))
             quote_symbol = match.group("quote2")
             value = match.group("value2")
+        else:
+            named = match.group("base3")
+            base = _CRYPTO_NAMES.get(named.casefold()) or currency_code(named.upper())
+            quote_symbol = match.group("quote3") or match.group("pre3")
+            value = match.group("value3")
         quote = currency_code(quote_symbol) if quote_symbol else None
+        if quote is None and match.group("pre3" if match.group("base3") else "pre"):
+            # "BTC rate: $64,250 Frost Market": the word after the value is not its currency, the $ is
+            quote = currency_code(match.group("pre3" if match.group("base3") else "pre"))
         amount = valid_amount(parse_number(value))
         if base and quote and base != quote and amount:
             pairs.append((base, quote, amount))

@@ -621,7 +621,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = load_config(args.config)
-        return args.handler(args, config)
+        status = args.handler(args, config)
+        sys.stdout.flush()  # inside the try: a reader that went away is handled below
+        return status
     except ConfigError as exc:
         print(f"onionwatch: {exc}", file=sys.stderr)
         return 2
