@@ -8,9 +8,11 @@ Both backends take the same aggregation request: tantivy's aggregation
 language is Elasticsearch's, so one body, one parser, one answer. Prices are
 never pooled across kinds of unit: USD per gram, per millilitre and per unit
 (pill, blotter) are separate rows. Medians and quartiles are exact, computed
-from the distinct observed values and their counts; only when a group holds
-more distinct values than ``EXACT_VALUES`` are they percentile-sketch
-estimates, and the row says so (``exact`` false, ``error_bound``).
+from the distinct observed values and their counts, as long as the query
+matches at most ``EXACT_OBSERVATIONS`` priced observations (the engines cap
+the buckets one request may make); beyond that, or for a group with more
+than ``EXACT_VALUES`` distinct prices, they are percentile-sketch estimates
+and the row says so (``exact`` false, ``error_bound``).
 Placeholder prices ("do not buy", $99,999) are left out of every price figure.
 Group names come back as the market wrote them (``Алматы``, ``NordicSnow``),
 not as the case-folded key they are grouped by.
@@ -27,8 +29,11 @@ _OBSERVED = ("listing_id", "market", "title", "vendor", "drug", "drug_class", "c
              "captured_at", "placeholder_price")
 # Names kept as written beside their folded keys, so groups are shown as the market wrote them.
 SHOWN_FIELDS = ("market", "vendor", "city", "district")
-# Up to this many distinct prices per group, medians and quartiles are exact.
+# Up to this many distinct prices per group, and this many priced observations per query,
+# medians and quartiles are exact; beyond, estimates (labelled). Both engines cap the buckets
+# one request may make (tantivy 65,000; Elasticsearch search.max_buckets 65,536).
 EXACT_VALUES = 10_000
+EXACT_OBSERVATIONS = 50_000
 ESTIMATE_ERROR = "±1%"  # the percentile sketch's relative error (DDSketch in tantivy, TDigest in Elasticsearch)
 _BASE_UNITS = {"g": "g", "kg": "g", "mg": "g", "ml": "ml", "l": "ml", "unit": "unit"}
 
@@ -107,6 +112,9 @@ class Aggregations:
     def _aggregate(self, node: Node, body: dict, kind: str) -> dict:
         raise NotImplementedError
 
+    def _count(self, node: Node, kind: str) -> int:
+        raise NotImplementedError
+
     def price_stats(self, query: str = "", group_by: str = "drug") -> list[dict]:
         """Per month, group and base unit (g, ml, unit): observations, exact median and quartiles
         and mean USD per that unit (estimates above ``EXACT_VALUES`` distinct prices, labelled)."""
@@ -115,23 +123,25 @@ class Aggregations:
 
         if group_by not in GROUPS:
             raise ValueError(f"cannot group by {group_by!r} (choose from {', '.join(GROUPS)})")
+        node = _priced(canonicalise(parse_query(query)))
         per_unit = {
-            "values": {"terms": {"field": "usd_per_base_unit", "size": EXACT_VALUES}},
             "estimate": {"percentiles": {"field": "usd_per_base_unit", "percents": [25, 50, 75]}},
             "mean": {"avg": {"field": "usd_per_base_unit"}},
         }
+        if self._count(node, "observation") <= EXACT_OBSERVATIONS:
+            per_unit["values"] = {"terms": {"field": "usd_per_base_unit", "size": EXACT_VALUES}}
         body = {"by_month": {"terms": {"field": "month", "size": 1000}, "aggs": {
             "by_group": {"terms": {"field": group_by, "size": 200}, "aggs": _group_aggs(group_by, {
                 "by_unit": {"terms": {"field": "base_unit", "size": 10}, "aggs": per_unit},
             })}}}}
-        answer = self._aggregate(_priced(canonicalise(parse_query(query))), body, "observation")
+        answer = self._aggregate(node, body, "observation")
         rows = []
         for month in answer["by_month"]["buckets"]:
             for group in month["by_group"]["buckets"]:
                 name = _shown(group, group["key"])
                 for unit in group["by_unit"]["buckets"]:
-                    values = unit["values"]
-                    exact = not values.get("sum_other_doc_count")
+                    values = unit.get("values")
+                    exact = values is not None and not values.get("sum_other_doc_count")
                     if exact:
                         counted = [(float(b["key"]), b["doc_count"]) for b in values["buckets"]]
                         q1, median, q3 = (quantile(counted, q) for q in (0.25, 0.5, 0.75))
@@ -151,13 +161,7 @@ class Aggregations:
         from index.query import parse_query
 
         node = canonicalise(parse_query(query))
-        body = {"n": {"terms": {"field": "kind", "size": 1}}}
-
-        def counted(answer: dict) -> int:
-            return sum(bucket["doc_count"] for bucket in answer["n"]["buckets"])
-
-        return counted(self._aggregate(node, body, "observation")) - counted(self._aggregate(_priced(node), body,
-                                                                                            "observation"))
+        return self._count(node, "observation") - self._count(_priced(node), "observation")
 
     def listing_counts(self, query: str = "", group_by: str = "market") -> list[dict]:
         from index.query import listing_query

@@ -260,6 +260,10 @@ class ElasticsearchIndex(Aggregations):
         answer = self.client.search(index=self.alias, query=_of_kind(to_es_query(node), kind), size=0, aggs=body)
         return answer["aggregations"]
 
+    def _count(self, node: Node, kind: str) -> int:
+        self.ensure_ready()
+        return self.client.count(index=self.alias, query=_of_kind(to_es_query(node), kind))["count"]
+
     def close(self) -> None:
         self.client.close()
 

@@ -184,6 +184,9 @@ class EmbeddedIndex(Aggregations):
     def _aggregate(self, node: Node, body: dict, kind: str) -> dict:
         return self.index.searcher().aggregate(self._of_kind(self._tantivy_query(node), kind), body)
 
+    def _count(self, node: Node, kind: str) -> int:
+        return self.index.searcher().search(self._of_kind(self._tantivy_query(node), kind), limit=1, count=True).count
+
     def search(self, query: str, limit: int = 20, only_ids: list[str] | None = None,
                include_removed: bool = False) -> SearchResult:
         parsed = self._of_kind(self._tantivy_query(listing_query(query, include_removed)), "listing")

@@ -205,6 +205,8 @@ class RecordingNode(BaseNode):
                                         **({"error": {"type": "es_rejected_execution_exception"}}
                                            if item_status >= 400 else {})}})
             answer = {"took": 1, "errors": any(i["index"]["status"] >= 400 for i in items), "items": items}
+        elif target.endswith("/_count"):
+            answer = {"count": 3}
         elif target.endswith("/_search"):
             answer = {"hits": {"total": {"value": 1, "relation": "eq"}, "hits": [{"_id": "b1", "_source": DOCS[2]}]}}
         meta = ApiResponseMeta(status=status, http_version="1.1", duration=0.0, node=self.config,
@@ -318,3 +320,19 @@ def test_aggregations_send_one_body_on_real_offers(recorded):
     assert offers[0] == {"term": {"market": "tayga"}}
     assert offers[1] == {"range": {"usd_per_base_unit": {"gt": 0.0}}}
     assert offers[2] == {"bool": {"must_not": [{"term": {"placeholder_price": "true"}}]}}
+
+
+def test_every_backend_labels_estimates_beyond_the_exact_limit(backends, monkeypatch):
+    import index.aggregations
+
+    observations = [observation_from({**DOCS[2], "listing_id": f"x{i}", "usd_per_base_unit": float(i % 7 + 1),
+                                      "captured_at": "2024-01-01T00:00:00Z"}) for i in range(30)]
+    for name, backend in backends:
+        backend.add_observations(observations)
+        (exact,) = backend.price_stats("seen:[2024-01-01 TO 2024-01-31]")
+        assert exact["exact"] and exact["error_bound"] is None and exact["median_usd"] == 4.0, name
+        monkeypatch.setattr(index.aggregations, "EXACT_OBSERVATIONS", 10)
+        (estimate,) = backend.price_stats("seen:[2024-01-01 TO 2024-01-31]")
+        monkeypatch.undo()
+        assert not estimate["exact"] and estimate["error_bound"] == "±1%", name
+        assert estimate["median_usd"] == pytest.approx(4.0, rel=0.02) and estimate["observations"] == 30, name
