@@ -73,7 +73,7 @@ def describe_change(change: dict) -> str:
         return f"new at {_money(detail.get('price'), detail.get('currency') or '')}"
     if kind == "price_change":
         text = f"price {_money(detail.get('old'), '')} → {_money(detail.get('new'), detail.get('currency') or '')}"
-        if detail.get("old_usd") is not None and detail.get("new_usd") is not None:
+        if detail.get("old_usd") is not None and detail.get("new_usd") is not None and detail.get("currency") != "USD":
             text += f" (USD {amount(detail['old_usd'])} → {amount(detail['new_usd'])})"
         return text
     if kind == "removed_listing":

@@ -59,9 +59,7 @@ def write_mirror(folder, items=(1, 2, 3)):
     return folder
 
 
-@pytest.fixture
-def frost(tmp_path):
-    """A hand-made mirror and a configuration watching it; ``run(*args)`` calls the CLI on it."""
+def _frost(tmp_path):
     site = write_mirror(tmp_path / "mirror")
     config = tmp_path / "ow.toml"
     config.write_text(f'data_dir = "{tmp_path / "data"}"\n[[markets]]\nname = "frost"\nsource = "{site}/index.html"\n')
@@ -79,6 +77,21 @@ def frost(tmp_path):
 
     Frost.site = site
     return Frost
+
+
+@pytest.fixture
+def frost(tmp_path):
+    """A hand-made mirror and a configuration watching it; ``run(*args)`` calls the CLI on it."""
+    return _frost(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def watched(tmp_path_factory):
+    """The hand-made mirror after one run, for tests that only read."""
+    frost = _frost(tmp_path_factory.mktemp("watched"))
+    frost.first_run = frost.run("run")
+    assert frost.first_run.returncode == 0, frost.first_run.stderr
+    return frost
 
 
 def _json_lines(result) -> list[dict]:
@@ -132,8 +145,8 @@ def test_2_listings_on_unchanged_pages_are_observed_again_and_vendors_stay_seen(
     history.close()
 
 
-def test_3_stats_keep_grams_and_pills_apart_exactly_with_names_as_written(frost):
-    assert frost.run("run").returncode == 0
+def test_3_stats_keep_grams_and_pills_apart_exactly_with_names_as_written(watched):
+    frost = watched
     rows = _json_lines(frost.run("stats", "--by", "vendor", "--json"))
     assert {(row["vendor"], row["unit"]) for row in rows} == {("Frostbite", "g"), ("Frostbite", "unit")}
     grams = next(row for row in rows if row["unit"] == "g")
@@ -156,8 +169,8 @@ def test_4_alerts_wait_for_a_sink_and_are_delivered_when_one_is_configured(frost
     assert len((frost.data / "alerts.jsonl").read_text(encoding="utf-8").splitlines()) == 1
 
 
-def test_5_a_profile_heading_names_the_same_vendor_as_the_listings(frost):
-    assert frost.run("run").returncode == 0
+def test_5_a_profile_heading_names_the_same_vendor_as_the_listings(watched):
+    frost = watched
     (vendor,) = _json_lines(frost.run("vendor", "Frostbite", "--json"))
     assert vendor["name"] == "Frostbite" and vendor["pgp_fingerprints"] == [FINGERPRINT]
     assert frost.run("vendor", "Seller profile: Frostbite").returncode == 1
@@ -202,8 +215,8 @@ def test_6_two_runs_at_once_one_refused(frost):
     assert len(captures) == codes.count(0)
 
 
-def test_7_bitcoin_only_prices_convert_with_the_page_rate_and_keep_their_precision(frost):
-    assert frost.run("run").returncode == 0
+def test_7_bitcoin_only_prices_convert_with_the_page_rate_and_keep_their_precision(watched):
+    frost = watched
     hits = {hit["title"]: hit for hit in _json_lines(frost.run("search", "", "--json"))}
     cocaine = hits["Cocaine 1g pure"]
     assert cocaine["price"] == 0.0021 and cocaine["currency"] == "BTC"
@@ -212,8 +225,8 @@ def test_7_bitcoin_only_prices_convert_with_the_page_rate_and_keep_their_precisi
     assert "0.0021" in table and "0.00 " not in table
 
 
-def test_8_synonyms_russian_names_places_and_suggestions(frost):
-    assert frost.run("run").returncode == 0
+def test_8_synonyms_russian_names_places_and_suggestions(watched):
+    frost = watched
     for query, title in (("drug:кокаин", "Cocaine 1g pure"), ("drug:coke", "Cocaine 1g pure"),
                          ("ecstasy", "MDMA pills x10"), ("ships_from:Netherlands", None),
                          ("ships_to:Europe", None)):
@@ -239,8 +252,8 @@ def test_9_readme_documents_index_and_search():
     assert "## Watch your own mirror" in text
 
 
-def test_10_tables_csv_pipes_progress_and_grammar(frost):
-    run = frost.run("run")
+def test_10_tables_csv_pipes_progress_and_grammar(watched):
+    frost, run = watched, watched.first_run
     assert "frost: crawling" in run.stderr and "frost: ok, 5 pages fetched, 3 listings found" in run.stderr
     one = frost.run("search", "drug:cocaine")
     assert one.stdout.startswith("1 listing matches;")
