@@ -131,9 +131,15 @@ def suggestions(node: Node) -> list[str]:
         if names and node.value not in {normalise_value(node.field, v) for v in known}:
             close = difflib.get_close_matches(node.value, list(names), n=3, cutoff=0.6)
             for name in close:
-                hint = f"{node.field}:{_quoted(normalise_value(node.field, names[name]))}"
+                hint = f"{node.field}:{_quoted(names[name])}"
                 if hint not in found:
                     found.append(hint)
+    elif isinstance(node, Text) and not node.phrase:
+        words = _free_text_drugs()
+        for name in difflib.get_close_matches(node.value.casefold(), list(words), n=2, cutoff=0.75):
+            hint = f"drug:{words[name]}"
+            if hint not in found:
+                found.append(hint)
     elif isinstance(node, Not):
         found.extend(suggestions(node.clause))
     elif isinstance(node, (And, Or)):

@@ -180,12 +180,19 @@ def test_5_a_profile_heading_names_the_same_vendor_as_the_listings(watched):
 
 
 def test_6_one_writer_per_data_folder_with_a_clear_message(frost):
+    import scheduler
+    from onionwatch.config import load_config
+    from onionwatch.datalock import DataFolderBusy
+
     with writer_lock(frost.data, "run"):
-        for command in (["run"], ["index", "rebuild"]):
+        for command in (["run"], ["index", "rebuild"], ["replay", "--market", "frost", "none.warc.gz"],
+                        ["schedule", "run-now", "frost"]):
             refused = frost.run(*command)
-            assert refused.returncode == 3
-            assert f"another run is in progress, pid {os.getpid()}, since " in refused.stderr
-            assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+            assert refused.returncode == 3, command
+            assert f"another run is in progress, pid {os.getpid()}, since " in refused.stderr, command
+            assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, command
+        with pytest.raises(DataFolderBusy, match="another run is in progress"):
+            scheduler.serve(load_config(str(frost.data.parent / "ow.toml")))
     assert not (frost.data / "captures").exists()  # nothing was crawled twice
     assert frost.run("run").returncode == 0  # released with the lock holder
 
@@ -276,3 +283,29 @@ def test_10_tables_csv_pipes_progress_and_grammar(watched):
     stderr = child.stderr.read().decode()
     child.wait(timeout=60)
     assert "BrokenPipe" not in stderr and "Traceback" not in stderr and child.returncode == 0
+
+
+def test_10_progress_is_redrawn_in_place_on_a_terminal(frost, tmp_path):
+    import pty
+
+    main, secondary = pty.openpty()
+    config = tmp_path / "ow.toml"
+    child = subprocess.Popen([sys.executable, "-m", "onionwatch.cli", "--config", str(config), "run"],
+                             stdout=subprocess.DEVNULL, stderr=secondary, env=os.environ.copy())
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    child.wait(timeout=120)
+    os.close(main)
+    text = seen.decode("utf-8", "replace")
+    assert child.returncode == 0
+    assert "\r\x1b[K" in text  # one line, redrawn
+    assert "frost: crawling… " in text and "pages fetched" in text
+    assert "frost: ok, 5 pages fetched, 3 listings found" in text
