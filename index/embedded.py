@@ -60,10 +60,18 @@ def words(text: str) -> list[str]:
 
 class EmbeddedIndex(Aggregations):
     def __init__(self, path: Path):
+        older = [p for p in Path(path).glob("listings-v*") if p.name != f"listings-v{SCHEMA_VERSION}"]
         self.path = Path(path) / f"listings-v{SCHEMA_VERSION}"
+        self._older = bool(older)
         self.path.mkdir(parents=True, exist_ok=True)
         self.schema = _schema()
         self.index = tantivy.Index(self.schema, path=str(self.path))
+
+    @property
+    def needs_rebuild(self) -> bool:
+        """An index written by an older onionwatch is left as it was, and this one is empty:
+        ``onionwatch index rebuild`` fills it from the capture store."""
+        return self._older and self.count() == 0
 
     def _document(self, listing: dict) -> tantivy.Document:
         doc = tantivy.Document()

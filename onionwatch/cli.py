@@ -303,7 +303,11 @@ def cmd_search(args, config) -> int:
     from index.vocab import suggestions
 
     try:
-        result = open_index(config).search(args.query, limit=args.limit, include_removed=args.include_removed)
+        index = open_index(config)
+        if getattr(index, "needs_rebuild", False):
+            print("onionwatch: the index was written by an older version; run 'onionwatch index rebuild' "
+                  "(it re-reads every capture)", file=sys.stderr)
+        result = index.search(args.query, limit=args.limit, include_removed=args.include_removed)
     except QuerySyntaxError as exc:
         print(f"onionwatch search: {exc}", file=sys.stderr)
         return 2
