@@ -25,7 +25,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = PROJECT_ROOT / "samples"
 DEFAULT_DATA_DIR = Path("onionwatch-data")
-INDEX_BACKENDS = ("embedded", "elasticsearch")
+INDEX_BACKENDS = ("embedded", "elasticsearch", "opensearch")
 
 
 class ConfigError(ValueError):
@@ -64,11 +64,12 @@ class MarketSource:
 
 @dataclass(frozen=True)
 class IndexConfig:
-    """``embedded`` (tantivy in the data folder) or ``elasticsearch``. Secrets are best left to the
+    """``embedded`` (tantivy in the data folder), ``elasticsearch`` or ``opensearch`` (``url``: one URL,
+    several separated by commas, or a list). Secrets are best left to the
     environment: ONIONWATCH_ES_API_KEY, or ONIONWATCH_ES_USER and ONIONWATCH_ES_PASSWORD."""
 
     backend: str = "embedded"
-    url: str | None = None
+    url: str | list[str] | None = None
     api_key: str | None = None
     username: str | None = None
     password: str | None = None

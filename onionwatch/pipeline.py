@@ -27,6 +27,7 @@ from extract.document import charset_of
 from extract.page import extract_page
 from extract.rates import RatesStore
 from index.aggregations import observation_from
+from index import open_history
 from index.history import History
 from index.protocol import ListingIndex
 from onionwatch.config import Config, MarketSource
@@ -73,7 +74,7 @@ class Sinks:
     def open(cls, config: Config, index: ListingIndex, incremental: bool = True) -> "Sinks":
         return cls(index=index, pending_dir=config.data_dir / "pending", rates=RatesStore(config.rates_db),
                    state=PageState(config.state_db) if incremental else None,
-                   history=History(config.history_db) if incremental else None)
+                   history=open_history(config) if incremental else None)
 
     def close(self) -> None:
         for store in (self.rates, self.state, self.history):
