@@ -331,6 +331,8 @@ class OpenSearchApi(ElasticApi):
 
 
 FLAVOURS = ("elasticsearch", "opensearch")
+# Item statuses worth sending again: rejected for load, or its shard briefly without a primary (a node left).
+_RETRY_ITEM = (429, 503)
 
 
 def connect(flavour: str = "elasticsearch", url=None, api_key: str | None = None, username: str | None = None,
@@ -385,7 +387,7 @@ class ElasticsearchIndex(Aggregations):
         self.template = f"{prefix}-listings"
         self.prefix = prefix
         self.shards, self.replicas = shards, replicas
-        self.retried_items = 0  # items the engine rejected for load and that were sent again
+        self.retried_items = 0  # items the engine rejected for load (or had no primary for) and were sent again
         self._ready = False
 
     @classmethod
@@ -493,7 +495,7 @@ class ElasticsearchIndex(Aggregations):
                 status = result.get("status", 0)
                 if status < 300:
                     written += 1
-                elif status == 429 and attempt < self.bulk_retries:
+                elif status in _RETRY_ITEM and attempt < self.bulk_retries:
                     again.append((doc_id, source))
                 else:
                     error = result.get("error") or {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 
 
 _KEYWORD = {"type": "keyword"}
@@ -25,7 +26,7 @@ _STATE_MAPPINGS = {"dynamic": False, "properties": {
 _VENDOR_MAPPINGS = {"dynamic": False, "properties": {
     "market": _KEYWORD, "name": _KEYWORD, "name_folded": _KEYWORD, "keys": _KEYWORD}}
 _CHANGE_MAPPINGS = {"dynamic": False, "properties": {
-    "at": _KEYWORD, "market": _KEYWORD, "kind": _KEYWORD, "listing_id": _KEYWORD, "vendor": _KEYWORD,
+    "change_id": _KEYWORD, "at": _KEYWORD, "market": _KEYWORD, "kind": _KEYWORD, "listing_id": _KEYWORD, "vendor": _KEYWORD,
     "seq": {"type": "integer"}}}
 _PAGE = 1000
 _PRICE_TOLERANCE = 0.01  # as in index/history.py: rounding in conversions is not news
@@ -72,55 +73,96 @@ class EngineHistory:
     def record_run(self, market: str, at: str, listings: list[dict], present: set[str] | None,
                    vendor_profiles: list[dict] = ()) -> list[dict]:
         """Record one run's listings; returns the changes it made (see ``History.record_run``)."""
-        changes: list[dict] = []
+        changes = self._observe_all(market, at, listings)
+        vendors: dict[str, tuple[list, list]] = {}
         for listing in listings:
-            changes.extend(self._observe(market, at, listing))
+            if listing.get("vendor"):
+                vendors.setdefault(listing["vendor"], ([], []))
         for profile in vendor_profiles:
-            self._vendor(market, profile.get("name"), at, profile.get("pgp_fingerprints") or [],
-                         profile.get("crypto_addresses") or [])
+            if profile.get("name"):
+                keys, addresses = vendors.setdefault(profile["name"], ([], []))
+                keys.extend(profile.get("pgp_fingerprints") or [])
+                addresses.extend(profile.get("crypto_addresses") or [])
+        for name, (keys, addresses) in vendors.items():
+            self._vendor(market, name, at, keys, addresses)
         if present is not None:
             changes.extend(self._removals(market, at, present))
+        operations = []
         for seq, change in enumerate(changes):
-            record = {"at": at, "market": market, "kind": change["kind"], "listing_id": change.get("listing_id"),
-                      "vendor": change.get("vendor"), "title": change.get("title"),
-                      "detail": change.get("detail", {}), "seq": seq}
-            self.api.put(self.change_index, _id(market, at, change["kind"], change.get("listing_id"),
-                                                change.get("vendor")), record)
+            change_id = _id(market, at, change["kind"], change.get("listing_id"), change.get("vendor"))
+            operations += [{"index": {"_index": self.change_index, "_id": change_id}}, {
+                "change_id": change_id, "at": at, "market": market, "kind": change["kind"],
+                "listing_id": change.get("listing_id"), "vendor": change.get("vendor"), "title": change.get("title"),
+                "detail": change.get("detail", {}), "seq": seq}]
+        self._bulk(operations)
         self.api.refresh(f"{self.state_index},{self.vendor_index},{self.change_index}")
         return changes
 
-    def _observe(self, market: str, at: str, listing: dict) -> list[dict]:
-        listing_id = listing["listing_id"]
-        base = {"listing_id": listing_id, "vendor": listing.get("vendor"), "title": listing.get("title")}
-        fresh = {"listing_id": listing_id, "market": market, "vendor": listing.get("vendor"),
+    def _bulk(self, operations: list[dict]) -> list[int]:
+        """Send a bulk request; the status of each item. Failures other than conflicts are errors."""
+        statuses = []
+        for start in range(0, len(operations), 1000):
+            answer = self.api.bulk(operations[start:start + 1000])
+            for item in answer["items"]:
+                result = next(iter(item.values()))
+                if result["status"] >= 300 and result["status"] not in (409, 429, 503):
+                    raise RuntimeError(f"history write failed: {result.get('error')}")
+                statuses.append(result["status"])
+        return statuses
+
+    def _observe_all(self, market: str, at: str, listings: list[dict]) -> list[dict]:
+        """New listings, returned ones and price changes, decided against the shared state with one read
+        and one conditional write per batch; a listing another writer changed meanwhile is decided again."""
+        wanted = {listing["listing_id"]: listing for listing in listings}
+        decided: dict[str, dict | None] = {}
+        for attempt in range(_ATTEMPTS):
+            if not wanted:
+                break
+            ids = list(wanted)
+            stored = self.api.mget(self.state_index, ids)["docs"]
+            operations, verdicts = [], []
+            for listing_id, doc in zip(ids, stored):
+                listing = wanted[listing_id]
+                change, document, condition = self._decide(market, at, listing, doc if doc.get("found") else None)
+                action = {"_index": self.state_index, "_id": listing_id, **condition}
+                operations += [{"create" if not condition else "index": action}, document]
+                verdicts.append(change)
+            for listing_id, change, status in zip(ids, verdicts, self._bulk(operations)):
+                if status < 300:
+                    decided[listing_id] = change
+                    del wanted[listing_id]
+            if wanted and attempt:
+                time.sleep(min(0.05 * 2 ** attempt, 2.0))
+        if wanted:
+            raise ConcurrentUpdateError(f"{len(wanted)} listings kept changing under other writers")
+        changes = []
+        for listing_id in dict.fromkeys(listing["listing_id"] for listing in listings):
+            if decided.get(listing_id):
+                changes.append(decided[listing_id])
+        return changes
+
+    @staticmethod
+    def _decide(market: str, at: str, listing: dict, stored: dict | None) -> tuple[dict | None, dict, dict]:
+        """(the change, the new state document, the write condition) for one listing."""
+        base = {"listing_id": listing["listing_id"], "vendor": listing.get("vendor"), "title": listing.get("title")}
+        fresh = {"listing_id": listing["listing_id"], "market": market, "vendor": listing.get("vendor"),
                  "title": listing.get("title"), "price": listing.get("price"), "currency": listing.get("currency"),
                  "price_usd": listing.get("price_usd"), "last_seen": at, "gone_at": None}
-        for _attempt in range(_ATTEMPTS):
-            stored = self.api.get(self.state_index, listing_id)
-            if stored is None:
-                if self.api.put(self.state_index, listing_id, {**fresh, "first_seen": at}, create=True):
-                    change = {**base, "kind": "new_listing",
-                              "detail": {"price": listing.get("price"), "currency": listing.get("currency")}}
-                    break
-                continue  # another writer created it first: decide again on what it wrote
-            row = stored["_source"]
-            if row.get("gone_at"):
-                change = {**base, "kind": "returned_listing", "detail": {"gone_at": row["gone_at"]}}
-            elif _moved(row.get("price"), listing.get("price")) and row.get("currency") == listing.get("currency"):
-                change = {**base, "kind": "price_change", "detail": {
-                    "old": row.get("price"), "new": listing.get("price"), "currency": listing.get("currency"),
-                    "old_usd": row.get("price_usd"), "new_usd": listing.get("price_usd")}}
-            else:
-                change = None
-            updated = {**fresh, "first_seen": row.get("first_seen", at), "last_seen": max(at, row.get("last_seen", at))}
-            if self.api.put(self.state_index, listing_id, updated, if_seq_no=stored["_seq_no"],
-                            if_primary_term=stored["_primary_term"]):
-                break
+        if stored is None:
+            return ({**base, "kind": "new_listing", "detail": {"price": listing.get("price"),
+                                                               "currency": listing.get("currency")}},
+                    {**fresh, "first_seen": at}, {})
+        row = stored["_source"]
+        if row.get("gone_at"):
+            change = {**base, "kind": "returned_listing", "detail": {"gone_at": row["gone_at"]}}
+        elif _moved(row.get("price"), listing.get("price")) and row.get("currency") == listing.get("currency"):
+            change = {**base, "kind": "price_change", "detail": {
+                "old": row.get("price"), "new": listing.get("price"), "currency": listing.get("currency"),
+                "old_usd": row.get("price_usd"), "new_usd": listing.get("price_usd")}}
         else:
-            raise ConcurrentUpdateError(f"listing {listing_id} kept changing under other writers")
-        if listing.get("vendor"):
-            self._vendor(market, listing["vendor"], at, [], [])
-        return [change] if change else []
+            change = None
+        document = {**fresh, "first_seen": min(at, row.get("first_seen", at)), "last_seen": max(at, row["last_seen"])}
+        return change, document, {"if_seq_no": stored["_seq_no"], "if_primary_term": stored["_primary_term"]}
 
     def _vendor(self, market: str, name: str | None, at: str, fingerprints: list, addresses: list) -> None:
         if not name:
@@ -179,11 +221,12 @@ class EngineHistory:
                 return
         raise ConcurrentUpdateError(f"vendor {name} on {market} kept changing under other writers")
 
-    def _all(self, index: str, query: dict, key: str):
-        """Every hit of the query, paged by ``search_after`` on a keyword field, with seq_no and primary term."""
+    def _all(self, index: str, query: dict, *keys: str):
+        """Every hit of the query, paged by ``search_after`` on keyword fields that together are unique,
+        with seq_no and primary term."""
         after = None
         while True:
-            body = {"query": query, "size": _PAGE, "sort": [{key: "asc"}], "seq_no_primary_term": True}
+            body = {"query": query, "size": _PAGE, "sort": [{key: "asc"} for key in keys], "seq_no_primary_term": True}
             if after is not None:
                 body["search_after"] = after
             hits = self.api.search(index, body)["hits"]["hits"]
@@ -198,19 +241,19 @@ class EngineHistory:
         self.api.refresh(self.change_index)
         query = {"bool": {"filter": [{"range": {"at": {"gte": since}}},
                                      *([{"term": {"market": market}}] if market else [])]}}
-        rows = [hit["_source"] for hit in self._all(self.change_index, query, "at")]
+        rows = [hit["_source"] for hit in self._all(self.change_index, query, "at", "change_id")]
         rows.sort(key=lambda row: (row["at"], row["market"], row["seq"]))
-        return [{key: value for key, value in row.items() if key != "seq"} for row in rows]
+        return [{key: value for key, value in row.items() if key not in ("seq", "change_id")} for row in rows]
 
     def vendor(self, name: str) -> list[dict]:
         """The vendor on every market, each with the accounts it is linked to (shared PGP key or address)."""
         self.api.refresh(self.vendor_index)
         rows = [_vendor_row(hit["_source"]) for hit in self._all(
-            self.vendor_index, {"term": {"name_folded": name.casefold()}}, "market")]
+            self.vendor_index, {"term": {"name_folded": name.casefold()}}, "market", "name")]
         for row in rows:
             keys = _keys(row)
             others = [] if not keys else [_vendor_row(hit["_source"]) for hit in self._all(
-                self.vendor_index, {"terms": {"keys": keys}}, "market")]
+                self.vendor_index, {"terms": {"keys": keys}}, "market", "name")]
             linked = {(o["market"], o["name"]) for o in others if (o["market"], o["name"]) != (row["market"], row["name"])}
             row["linked"] = [{"market": market, "name": other} for market, other in sorted(linked)]
         return sorted(rows, key=lambda row: row["market"])

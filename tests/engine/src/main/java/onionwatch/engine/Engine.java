@@ -236,6 +236,8 @@ public final class Engine {
             System.err.println("usage: Engine --data DIR [--nodes N] [-E key=value]...");
             System.exit(2);
         }
+        // Netty's processor count is JVM-wide and may be set once: several nodes share one JVM here.
+        System.setProperty("opensearch.set.netty.runtime.available.processors", "false");
         Files.createDirectories(data.resolve("home"));
         Engine engine = new Engine(data, count, extra);
         Runtime.getRuntime().addShutdownHook(new Thread(engine::stopAll));
