@@ -38,11 +38,11 @@ def missing() -> str | None:
 
 
 def built() -> bool:
-    stamp = TARGET / "lib" / ".complete"
-    if not stamp.exists() or not (TARGET / "classes" / "onionwatch" / "engine" / "Engine.class").exists():
+    """Compiled after the last change to the sources, with the dependencies copied (``mvn package``)."""
+    compiled = TARGET / "classes" / "onionwatch" / "engine" / "Engine.class"
+    if not compiled.exists() or not any((TARGET / "lib").glob("opensearch-*.jar")):
         return False
-    newest = max(path.stat().st_mtime for path in SOURCES if path.is_file())
-    return stamp.stat().st_mtime >= newest
+    return compiled.stat().st_mtime >= max(path.stat().st_mtime for path in SOURCES if path.is_file())
 
 
 def build() -> None:
@@ -53,7 +53,8 @@ def build() -> None:
     for command in (base + ["-o"], base):
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode == 0:
-            (TARGET / "lib" / ".complete").touch()
+            if not built():  # Maven found nothing to recompile after a change elsewhere in the sources
+                (TARGET / "classes" / "onionwatch" / "engine" / "Engine.class").touch()
             return
     raise EngineError(f"building the test engine failed: {(result.stdout + result.stderr).strip()[-2000:]}")
 
