@@ -14,6 +14,9 @@ import pytest
 
 from engine_data import listings
 from engine_fixtures import start_engine, unique_prefix
+from helpers import expected
+from onionwatch.config import load_config
+from index import open_history, open_index
 from index.elastic import ElasticsearchIndex, IndexWriteError
 from index.engine_history import EngineHistory
 
@@ -103,10 +106,10 @@ def test_nodes_lost_during_ingest_and_search_lose_no_acknowledged_listing(cluste
         index.close()
 
 
-def test_two_crawler_processes_write_to_one_cluster_without_loss_or_duplicates(cluster, tmp_path):
+def test_three_writer_processes_share_one_cluster_without_loss_or_duplicates(cluster, tmp_path):
     prefix = unique_prefix("writers")
     runs = 3
-    spans = {"w1": (0, 700), "w2": (400, 1100), "w3": (900, 1300)}
+    spans = {"w1": (0, 500), "w2": (300, 800), "w3": (700, 1000)}
     processes = [subprocess.Popen(
         [sys.executable, str(TESTS / "engine_writer.py"), "--urls", ",".join(cluster.urls), "--prefix", prefix,
          "--writer", name, "--ids", f"{low}:{high}", "--runs", str(runs), "--data", str(tmp_path / name)],
@@ -116,7 +119,7 @@ def test_two_crawler_processes_write_to_one_cluster_without_loss_or_duplicates(c
     summaries = [json.loads(out.splitlines()[-1]) for out, _err in outputs]
     index = _open(cluster, prefix)
     try:
-        every = {f"m1-{n:06d}" for n in range(0, 1300)}
+        every = {f"m1-{n:06d}" for n in range(0, 1000)}
         assert index.count() == len(every)
         assert set(index.get_many(sorted(every))) == every
         # One observation per listing and day: each run is one day, overlapping writers share it.
@@ -132,6 +135,40 @@ def test_two_crawler_processes_write_to_one_cluster_without_loss_or_duplicates(c
         assert vendor["pgp_fingerprints"] == sorted(s["key"] for s in summaries)  # every writer's key kept
         assert vendor["first_seen"].startswith("2024-01-01") and vendor["last_seen"].startswith("2024-03-01")
     finally:
+        index.api.delete_indices(f"{prefix}-*")
+        index.drop()
+        index.close()
+
+
+def test_two_machines_running_onionwatch_share_listings_history_and_vendors_in_the_cluster(cluster, tmp_path):
+    """``onionwatch run`` on two "machines" (separate data folders) at once, both on the bundled samples,
+    with ``[index] backend = "opensearch"``: one copy of each listing, each new once, one history."""
+    prefix = unique_prefix("machines")
+    urls = ", ".join(f'"{url}"' for url in cluster.urls)
+    configs = []
+    for machine in ("east", "west"):
+        config = tmp_path / f"{machine}.toml"
+        config.write_text(f'data_dir = "{tmp_path / machine}"\n[index]\nbackend = "opensearch"\n'
+                          f'url = [{urls}]\nprefix = "{prefix}"\n', encoding="utf-8")
+        configs.append(config)
+    command = [sys.executable, "-m", "onionwatch.cli", "--config"]
+    runs = [subprocess.Popen(command + [str(config), "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for config in configs]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err[-2000:] for _out, err in outputs]
+    total = sum(len(expected(market)["listings"]) for market in ("northwind", "tayga", "tortuga"))
+    east, west = load_config(configs[0]), load_config(configs[1])
+    index, history = open_index(east), open_history(west)
+    try:
+        ids = [hit["listing_id"] for hit in index.search("", limit=500).hits]
+        assert len(ids) == len(set(ids)) == total
+        new = Counter(c["listing_id"] for c in history.changes("2000-01-01") if c["kind"] == "new_listing")
+        assert set(new) == set(ids) and set(new.values()) == {1}
+        (vendor,) = history.vendor("nordicsnow")
+        assert vendor["market"] == "northwind" and vendor["pgp_fingerprints"]
+        assert not (tmp_path / "east" / "history.sqlite").exists()  # nothing kept on one machine alone
+    finally:
+        history.close()
         index.api.delete_indices(f"{prefix}-*")
         index.drop()
         index.close()
