@@ -215,7 +215,16 @@ def replay_pending(index: ListingIndex, pending_dir: Path) -> int:
     replayed = 0
     for spool in sorted(pending_dir.glob("*.jsonl")) if pending_dir.is_dir() else []:
         docs = [json.loads(line) for line in spool.read_text(encoding="utf-8").splitlines() if line.strip()]
-        replayed += write_batch(index, docs)
+        try:
+            replayed += write_batch(index, docs)
+        except Exception as exc:
+            refused = getattr(exc, "failures", None)  # per document, from the Elasticsearch backend
+            if not refused or any(f["status"] in (0, 429) or f["status"] >= 500 for f in refused):
+                raise  # the index is still unreachable or busy: the batch waits for the next run
+            # Refused for good (a mapping error): set aside with the reasons, so it never blocks the rest.
+            spool.with_suffix(".refused.json").write_text(json.dumps(refused, ensure_ascii=False), encoding="utf-8")
+            spool.rename(spool.with_suffix(".refused"))
+            continue
         spool.unlink()
     return replayed
 

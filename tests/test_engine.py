@@ -7,6 +7,7 @@ thread pool of one thread and a queue of one, so load rejections happen for real
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -127,6 +128,15 @@ def test_a_mapping_error_is_reported_per_document_and_the_batch_spooled(os_index
     assert "bad1" in report.error
     (spooled,) = (tmp_path / "pending").glob("*.jsonl")
     assert "twelve roubles" in spooled.read_text(encoding="utf-8")
+    # Replayed: the refused document is set aside with its reason and blocks no other batch.
+    assert write_or_spool(os_index, [bad], tmp_path / "pending", MarketReport(market="tayga")) is False
+    good = tmp_path / "pending" / "zz-later.jsonl"
+    good.write_text(json.dumps(DOCS[3], ensure_ascii=False) + "\n", encoding="utf-8")
+    assert replay_pending(os_index, tmp_path / "pending") == 1
+    assert not list((tmp_path / "pending").glob("*.jsonl"))
+    refused = sorted((tmp_path / "pending").glob("*.refused.json"))
+    assert len(refused) == 2 and "price" in json.loads(refused[0].read_text())[0]["reason"]
+    assert set(os_index.get_many(["a1", "b2", "bad1"])) == {"a1", "b2"}
 
 
 def test_engine_stopped_mid_run_and_restarted_the_spool_is_replayed_nothing_lost_or_duplicated(engine, tmp_path):
