@@ -238,6 +238,10 @@ def _from_dict(raw: dict, source_file: Path | None) -> Config:
         index = IndexConfig(**index_raw)
     except TypeError as exc:
         raise ConfigError(f"{where}: [index]: {exc}") from None
+    if backend != "embedded" and not (index.url or os.environ.get("ONIONWATCH_ES_URL")):
+        raise ConfigError(f"{where}: index.backend = {backend!r} needs [index] url (or ONIONWATCH_ES_URL)")
+    if backend == "opensearch" and (index.api_key or os.environ.get("ONIONWATCH_ES_API_KEY")):
+        raise ConfigError(f"{where}: OpenSearch has no API keys: give [index] username and password instead")
     sections = {}
     for key, kind in (("limits", CrawlLimits), ("alerts", AlertConfig), ("scheduler", SchedulerConfig)):
         values = dict(raw.get(key, {}))

@@ -228,3 +228,19 @@ def test_observations_aggregate_on_the_engine(os_index):
     assert row["observations"] == 200 and row["month"] == "2024-02"
     median = sorted(d["usd_per_base_unit"] for d in docs)[100]
     assert row["median_usd"] == pytest.approx(median, rel=0.05)
+
+
+@pytest.mark.parametrize("index_section, message", [
+    ('backend = "opensearch"', "needs [index] url"),
+    ('backend = "opensearch"\nurl = "http://127.0.0.1:9200"\napi_key = "abc"', "OpenSearch has no API keys"),
+])
+def test_an_engine_backend_misconfigured_is_one_line(tmp_path, index_section, message, monkeypatch):
+    from helpers import onionwatch
+
+    monkeypatch.delenv("ONIONWATCH_ES_URL", raising=False)
+    monkeypatch.delenv("ONIONWATCH_ES_API_KEY", raising=False)
+    config = tmp_path / "ow.toml"
+    config.write_text(f"[index]\n{index_section}\n", encoding="utf-8")
+    result = onionwatch("--config", str(config), "search", "cocaine")
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
