@@ -94,12 +94,20 @@ class EngineHistory:
                 "change_id": change_id, "at": at, "market": market, "kind": change["kind"],
                 "listing_id": change.get("listing_id"), "vendor": change.get("vendor"), "title": change.get("title"),
                 "detail": change.get("detail", {}), "seq": seq}]
-        self._bulk(operations)
+        for attempt in range(_ATTEMPTS):  # change records: items refused for load go again
+            statuses = self._bulk(operations)
+            operations = [part for number, status in enumerate(statuses) if status >= 300
+                          for part in operations[2 * number:2 * number + 2]]
+            if not operations:
+                break
+            time.sleep(min(0.05 * 2 ** attempt, 2.0))
+        else:
+            raise ConcurrentUpdateError(f"{len(operations) // 2} change records could not be written")
         self.api.refresh(f"{self.state_index},{self.vendor_index},{self.change_index}")
         return changes
 
     def _bulk(self, operations: list[dict]) -> list[int]:
-        """Send a bulk request; the status of each item. Failures other than conflicts are errors."""
+        """Send bulk requests; the status of each item. Failures other than conflicts and load refusals are errors."""
         statuses = []
         for start in range(0, len(operations), 1000):
             answer = self.api.bulk(operations[start:start + 1000])
