@@ -66,7 +66,7 @@ def test_template_versioned_index_alias_and_the_russian_and_english_analyzers(os
 
 
 def test_migration_to_v2_swaps_the_alias_at_once_while_searches_run(os_index):
-    total = 6000
+    total = 4000
     os_index.upsert(listings(range(total)))
     seen, failures, during = [], [], []
     stop = threading.Event()
