@@ -145,7 +145,7 @@ def test_engine_stopped_mid_run_and_restarted_the_spool_is_replayed_nothing_lost
     pending = tmp_path / "pending"
     batches = [listings(range(start, start + 150), market="m2") for start in range(0, 3000, 150)]
     outcomes: list[bool] = []
-    down_seen = threading.Event()
+    down_seen, restarted = threading.Event(), threading.Event()
 
     def crawler_writes():
         for batch in batches:
@@ -153,17 +153,20 @@ def test_engine_stopped_mid_run_and_restarted_the_spool_is_replayed_nothing_lost
             outcomes.append(ok)
             if not ok:
                 down_seen.set()
+                if outcomes.count(False) >= 3:  # the crawl goes on more slowly than the spool fills
+                    restarted.wait(180)
             time.sleep(0.05)
 
     try:
         writer = threading.Thread(target=crawler_writes)
         writer.start()
-        while len(outcomes) < 4:
+        while len(outcomes) < 4 and writer.is_alive():
             time.sleep(0.02)
         engine.stop_node(0)
         assert down_seen.wait(60)
         time.sleep(0.3)
         engine.start_node(0)
+        restarted.set()
         writer.join()
         assert outcomes.count(False) >= 1 and outcomes[0] and outcomes[-1]
         assert replay_pending(index, pending) == 150 * outcomes.count(False)
@@ -174,6 +177,7 @@ def test_engine_stopped_mid_run_and_restarted_the_spool_is_replayed_nothing_lost
         observations = index.api.count(index.alias, {"term": {"kind": "observation"}})
         assert observations == len(every)  # one per listing and day, replays included
     finally:
+        restarted.set()
         if not engine.alive[0]:
             engine.start_node(0)
         index.drop()

@@ -70,7 +70,7 @@ def test_nodes_lost_during_ingest_and_search_lose_no_acknowledged_listing(cluste
         reader = threading.Thread(target=search, args=(stop_searching,))
         writer.start()
         reader.start()
-        while len(acknowledged) < 800:
+        while len(acknowledged) < 800 and writer.is_alive():
             time.sleep(0.05)
         cluster.stop_node(1)  # a node dies while both run
         writer.join()
