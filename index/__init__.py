@@ -5,17 +5,37 @@ from index.embedded import EmbeddedIndex
 from index.protocol import ListingIndex, SearchResult
 
 
+ENGINE_BACKENDS = ("elasticsearch", "opensearch")  # one backend, two flavours of client
+
+
 def open_index(config) -> ListingIndex:
     """The backend the configuration names, behind the common interface."""
-    if config.index.backend == "elasticsearch":
+    if config.index.backend in ENGINE_BACKENDS:
         from index.elastic import ElasticsearchIndex
 
         settings = config.index
         return ElasticsearchIndex.from_settings(
             url=settings.url, api_key=settings.api_key, username=settings.username,
             password=settings.password, ca_certs=settings.ca_certs, prefix=settings.prefix,
+            flavour=settings.backend,
         )
     return EmbeddedIndex(config.index_dir)
 
 
-__all__ = ["ListingIndex", "SearchResult", "open_index"]
+def open_history(config):
+    """Changes and vendors: SQLite beside the embedded index; in the engine itself when the index is
+    an Elasticsearch/OpenSearch cluster, so every crawler machine writing to it shares one history."""
+    if config.index.backend in ENGINE_BACKENDS:
+        from index.elastic import connect
+        from index.engine_history import EngineHistory
+
+        settings = config.index
+        api = connect(settings.backend, settings.url, api_key=settings.api_key, username=settings.username,
+                      password=settings.password, ca_certs=settings.ca_certs)
+        return EngineHistory(api, prefix=settings.prefix, owns_client=True)
+    from index.history import History
+
+    return History(config.history_db)
+
+
+__all__ = ["ListingIndex", "SearchResult", "open_history", "open_index"]

@@ -361,9 +361,9 @@ def cmd_stats(args, config) -> int:
 
 
 def cmd_changes(args, config) -> int:
-    from index.history import History
+    from index import open_history
 
-    history = History(config.history_db)
+    history = open_history(config)
     try:
         rows = history.changes(args.since.isoformat(), args.market)
     finally:
@@ -377,9 +377,9 @@ def cmd_changes(args, config) -> int:
 
 
 def cmd_vendor(args, config) -> int:
-    from index.history import History
+    from index import open_history
 
-    history = History(config.history_db)
+    history = open_history(config)
     try:
         rows = history.vendor(args.name)
     finally:

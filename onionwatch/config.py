@@ -25,7 +25,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = PROJECT_ROOT / "samples"
 DEFAULT_DATA_DIR = Path("onionwatch-data")
-INDEX_BACKENDS = ("embedded", "elasticsearch")
+INDEX_BACKENDS = ("embedded", "elasticsearch", "opensearch")
 
 
 class ConfigError(ValueError):
@@ -64,11 +64,12 @@ class MarketSource:
 
 @dataclass(frozen=True)
 class IndexConfig:
-    """``embedded`` (tantivy in the data folder) or ``elasticsearch``. Secrets are best left to the
+    """``embedded`` (tantivy in the data folder), ``elasticsearch`` or ``opensearch`` (``url``: one URL,
+    several separated by commas, or a list). Secrets are best left to the
     environment: ONIONWATCH_ES_API_KEY, or ONIONWATCH_ES_USER and ONIONWATCH_ES_PASSWORD."""
 
     backend: str = "embedded"
-    url: str | None = None
+    url: str | list[str] | None = None
     api_key: str | None = None
     username: str | None = None
     password: str | None = None
@@ -237,6 +238,10 @@ def _from_dict(raw: dict, source_file: Path | None) -> Config:
         index = IndexConfig(**index_raw)
     except TypeError as exc:
         raise ConfigError(f"{where}: [index]: {exc}") from None
+    if backend != "embedded" and not (index.url or os.environ.get("ONIONWATCH_ES_URL")):
+        raise ConfigError(f"{where}: index.backend = {backend!r} needs [index] url (or ONIONWATCH_ES_URL)")
+    if backend == "opensearch" and (index.api_key or os.environ.get("ONIONWATCH_ES_API_KEY")):
+        raise ConfigError(f"{where}: OpenSearch has no API keys: give [index] username and password instead")
     sections = {}
     for key, kind in (("limits", CrawlLimits), ("alerts", AlertConfig), ("scheduler", SchedulerConfig)):
         values = dict(raw.get(key, {}))

@@ -27,6 +27,7 @@ from extract.document import charset_of
 from extract.page import extract_page
 from extract.rates import RatesStore
 from index.aggregations import observation_from
+from index import open_history
 from index.history import History, vendor_name
 from index.lifecycle import mark_removed, seen_again, stamp_seen
 from index.protocol import ListingIndex
@@ -75,7 +76,7 @@ class Sinks:
     def open(cls, config: Config, index: ListingIndex, incremental: bool = True) -> "Sinks":
         return cls(index=index, pending_dir=config.data_dir / "pending", rates=RatesStore(config.rates_db),
                    state=PageState(config.state_db) if incremental else None,
-                   history=History(config.history_db) if incremental else None)
+                   history=open_history(config) if incremental else None)
 
     def close(self) -> None:
         for store in (self.rates, self.state, self.history):
@@ -235,7 +236,16 @@ def replay_pending(index: ListingIndex, pending_dir: Path) -> int:
     replayed = 0
     for spool in sorted(pending_dir.glob("*.jsonl")) if pending_dir.is_dir() else []:
         docs = [json.loads(line) for line in spool.read_text(encoding="utf-8").splitlines() if line.strip()]
-        replayed += write_batch(index, docs)
+        try:
+            replayed += write_batch(index, docs)
+        except Exception as exc:
+            refused = getattr(exc, "failures", None)  # per document, from the Elasticsearch backend
+            if not refused or any(f["status"] in (0, 429) or f["status"] >= 500 for f in refused):
+                raise  # the index is still unreachable or busy: the batch waits for the next run
+            # Refused for good (a mapping error): set aside with the reasons, so it never blocks the rest.
+            spool.with_suffix(".refused.json").write_text(json.dumps(refused, ensure_ascii=False), encoding="utf-8")
+            spool.rename(spool.with_suffix(".refused"))
+            continue
         spool.unlink()
     return replayed
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from engine_fixtures import engine  # noqa: F401  (one real search engine for the session, started on first use)
 from helpers import site_dir
 from onionwatch.config import Config, MarketSource
 

@@ -1,9 +1,10 @@
 """One contract for both index backends: the same documents and queries give the same hits.
 
-The embedded backend runs always. Elasticsearch runs whenever ONIONWATCH_ES_URL points at
-a server; on machines without one (no server can be installed here), the requests the
-Elasticsearch backend sends are checked through a recording node: mappings, bulk bodies,
-and the query DSL of every query form.
+The embedded backend runs always; the real engine (OpenSearch 2.19 nodes started from
+``tests/engine``, through the OpenSearch flavour of the Elasticsearch backend) runs as the
+second parametrisation; Elasticsearch itself runs whenever ONIONWATCH_ES_URL points at a
+server. The requests the Elasticsearch client sends are also checked through a recording
+node: mappings, bulk bodies, and the query DSL of every query form.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from index.aggregations import observation_from
 from index.elastic import MAPPINGS, ElasticsearchIndex, IndexWriteError, to_es_query
 from index.embedded import EmbeddedIndex
 from index.query import parse_query
+from engine_fixtures import unique_prefix
 
 DOCS = [
     {"listing_id": "a1", "market": "tayga", "title": "Мефедрон VHQ кристаллы", "vendor": "Тайга", "drug": "mephedrone",
@@ -54,22 +56,28 @@ QUERIES = {
 }
 
 
-def _backends(tmp_path):
+def _backends(request, tmp_path):
+    if request.param == "engine":
+        engine = request.getfixturevalue("engine")
+        yield "opensearch", ElasticsearchIndex.from_settings(url=engine.url, flavour="opensearch",
+                                                             prefix=unique_prefix("contract"))
+        return
     yield "embedded", EmbeddedIndex(tmp_path / "index")
     if os.environ.get("ONIONWATCH_ES_URL"):
         yield "elasticsearch", ElasticsearchIndex.from_settings(prefix=f"onionwatch-test-{uuid.uuid4().hex[:8]}")
 
 
-@pytest.fixture
-def backends(tmp_path):
-    made = list(_backends(tmp_path))
+@pytest.fixture(params=["embedded", "engine"])
+def backends(request, tmp_path):
+    """The embedded index (and Elasticsearch at ONIONWATCH_ES_URL, if set), then the real test engine."""
+    made = list(_backends(request, tmp_path))
     for _name, backend in made:
         backend.upsert(DOCS)
     yield made
     for name, backend in made:
-        if name == "elasticsearch":
-            backend.client.indices.delete(index=f"{backend.alias}-v*")
-            backend.client.indices.delete_index_template(name=backend.template)
+        if name != "embedded":
+            backend.drop()
+            backend.close()
 
 
 @pytest.mark.parametrize("query", sorted(QUERIES))
