@@ -245,6 +245,13 @@ class EngineHistory:
 
     # -- reading ------------------------------------------------------------
 
+    def lifecycle(self):
+        """Each listing's first and last sighting and when it went (None while on the market)."""
+        self.api.refresh(self.state_index)
+        for hit in self._all(self.state_index, {"match_all": {}}, "listing_id"):
+            row = hit["_source"]
+            yield {key: row.get(key) for key in ("listing_id", "first_seen", "last_seen", "gone_at")}
+
     def changes(self, since: str, market: str | None = None) -> list[dict]:
         self.api.refresh(self.change_index)
         query = {"bool": {"filter": [{"range": {"at": {"gte": since}}},

@@ -413,10 +413,9 @@ def cmd_vendor(args, config) -> int:
 
 def cmd_index(args, config) -> int:
     from crawlers.evidence import capture_files, read_pages
-    from index import open_index
+    from index import open_history, open_index
     from onionwatch.pipeline import MarketReport, Sinks, ingest_warc, source_root
 
-    from index.history import History
     from index.lifecycle import restore_from_history
     from onionwatch.datalock import writer_lock
 
@@ -434,8 +433,8 @@ def cmd_index(args, config) -> int:
                 report = MarketReport(market=first.market or warc.parent.parent.name, warc_path=str(warc))
                 ingest_warc(warc, report.market, source_root(first.url), sinks, report)
                 total += report.indexed
-            if config.history_db.exists():
-                history = History(config.history_db)
+            if config.history_db.exists() or config.index.backend != "embedded":
+                history = open_history(config)
                 try:
                     restore_from_history(index, history.lifecycle())
                 finally:
