@@ -181,6 +181,26 @@ class EmbeddedIndex(Aggregations):
         hits = [json.loads(bytes(searcher.doc(address)["doc"][0])) for _score, address in result.hits]
         return SearchResult(total=result.count, hits=hits)
 
+    def scan(self, query: str = "", kind: str = "listing", only_ids: list[str] | None = None,
+             batch: int = 500):
+        """Matching documents in doc_id order, a page of ``batch`` at a time from one searcher (a snapshot)."""
+        parsed = self._of_kind(self._tantivy_query(parse_query(query)), kind)
+        if only_ids is not None:
+            parsed = tantivy.Query.boolean_query([
+                (tantivy.Occur.Must, parsed),
+                (tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, "listing_id", list(only_ids))),
+            ])
+        searcher = self.index.searcher()
+        offset = 0
+        while True:
+            result = searcher.search(parsed, limit=batch, count=False, order_by_field="doc_id",
+                                     order=tantivy.Order.Asc, offset=offset)
+            for _key, address in result.hits:
+                yield json.loads(bytes(searcher.doc(address)["doc"][0]))
+            if len(result.hits) < batch:
+                return
+            offset += batch
+
     def clear(self) -> None:
         """Drop every document (before a rebuild from the capture store)."""
         writer = self.index.writer(heap_size=64 * 1024 * 1024, num_threads=1)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Protocol
+from typing import Iterable, Iterator, Protocol
 
 
 @dataclass
@@ -32,6 +32,11 @@ class ListingIndex(Protocol):
 
     def search(self, query: str, limit: int = 20, only_ids: list[str] | None = None) -> SearchResult:
         """Listings matching the query language of ``index.query``, best first (among ``only_ids`` if given)."""
+
+    def scan(self, query: str = "", kind: str = "listing", only_ids: list[str] | None = None,
+             batch: int = 500) -> Iterator[dict]:
+        """Every document of ``kind`` (listing or observation) matching the query, fetched ``batch`` at a
+        time in a stable order, so a selection of any size streams in bounded memory (exports)."""
 
     def clear(self) -> None:
         """Drop every document; the index is derived data, rebuilt from the capture store."""
