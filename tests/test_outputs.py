@@ -11,6 +11,7 @@ import subprocess
 import sys
 import zipfile
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from extract.document import parse
 from helpers import SAMPLE_MARKETS, expected, onionwatch, run_once, site_dir
 from index import open_index
 from index.history import History
+from onionwatch.cli import main
 from onionwatch.config import Config, sample_markets
 from onionwatch.selection import Selection, select
 
@@ -44,6 +46,27 @@ def _env(config: Config) -> dict:
     return {"ONIONWATCH_DATA": str(config.data_dir)}
 
 
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """The onionwatch command run in this process (no interpreter start per call), like ``helpers.onionwatch``."""
+    def run(*args: str, env: dict | None = None) -> Ran:
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        capsys.readouterr()
+        code = main(list(args))
+        out = capsys.readouterr()
+        return Ran(code, out.out, out.err)
+
+    return run
+
+
 def _expect() -> dict:
     """What the samples hold: listings per market, vendor accounts with listings, their keys, all addresses."""
     listings = Counter()
@@ -62,8 +85,8 @@ def _expect() -> dict:
     return {"listings": listings, "accounts": accounts, "keys": keys, "addresses": addresses}
 
 
-def _export(config: Config, fmt: str, out: Path, *selection: str) -> str:
-    result = onionwatch("export", fmt, *selection, "--out", str(out), env=_env(config))
+def _export(cli, config: Config, fmt: str, out: Path, *selection: str) -> str:
+    result = cli("export", fmt, *selection, "--out", str(out), env=_env(config))
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -92,13 +115,13 @@ def test_selection_streams_listings_with_observations_vendor_and_capture(data):
         assert Path(item.capture["warc_file"]).is_file()
 
 
-def test_stix_bundle_parses_with_the_expected_objects_and_links(data, tmp_path):
+def test_stix_bundle_parses_with_the_expected_objects_and_links(cli, data, tmp_path):
     import stix2
 
     import onionwatch.exporters.stix  # noqa: F401  (registers the custom observables)
 
     out = tmp_path / "all.stix.json"
-    _export(data, "stix", out)
+    _export(cli, data, "stix", out)
     bundle = stix2.parse(out.read_text(encoding="utf-8"), allow_custom=True)
     want = _expect()
     counts = Counter(obj.type for obj in bundle.objects)
@@ -123,11 +146,11 @@ def test_stix_bundle_parses_with_the_expected_objects_and_links(data, tmp_path):
     assert observed.first_observed.year >= 2024
 
 
-def test_misp_event_loads_with_pymisp(data, tmp_path):
+def test_misp_event_loads_with_pymisp(cli, data, tmp_path):
     from pymisp import MISPEvent
 
     out = tmp_path / "event.json"
-    _export(data, "misp", out, "--market", "northwind")
+    _export(cli, data, "misp", out, "--market", "northwind")
     event = MISPEvent()
     event.load_file(str(out))
     names = Counter(o.name for o in event.objects)
@@ -145,12 +168,12 @@ def test_misp_event_loads_with_pymisp(data, tmp_path):
     assert len(published) == 2
 
 
-def test_graphml_gexf_and_i2_hold_the_network(data, tmp_path):
+def test_graphml_gexf_and_i2_hold_the_network(cli, data, tmp_path):
     import networkx as nx
 
-    _export(data, "graphml", tmp_path / "g.graphml")
-    _export(data, "gexf", tmp_path / "g.gexf")
-    _export(data, "i2", tmp_path / "i2")
+    _export(cli, data, "graphml", tmp_path / "g.graphml")
+    _export(cli, data, "gexf", tmp_path / "g.gexf")
+    _export(cli, data, "i2", tmp_path / "i2")
     want = _expect()
     for graph in (nx.read_graphml(tmp_path / "g.graphml"), nx.read_gexf(tmp_path / "g.gexf")):
         types = Counter(data_["type"] for _, data_ in graph.nodes(data=True))
@@ -174,12 +197,12 @@ def test_graphml_gexf_and_i2_hold_the_network(data, tmp_path):
         {"account:northwind/NordicSnow", "account:tortuga/MeowMeow"}
 
 
-def test_parquet_and_csv_read_as_they_are_by_duckdb(data, tmp_path):
+def test_parquet_and_csv_read_as_they_are_by_duckdb(cli, data, tmp_path):
     import duckdb
     import pyarrow.parquet as pq
 
-    _export(data, "parquet", tmp_path / "pq")
-    _export(data, "csv", tmp_path / "csv")
+    _export(cli, data, "parquet", tmp_path / "pq")
+    _export(cli, data, "csv", tmp_path / "csv")
     want = _expect()["listings"]
     for folder, ext in (("pq", "parquet"), ("csv", "csv")):
         listings = str(tmp_path / folder / f"listings.{ext}")
@@ -196,13 +219,13 @@ def test_parquet_and_csv_read_as_they_are_by_duckdb(data, tmp_path):
     assert table.schema.field("ships_to").type.value_type == "string"
 
 
-def test_export_bad_input_is_one_line(data, tmp_path):
-    unknown = onionwatch("export", "docx", "--out", str(tmp_path / "x"), env=_env(data))
+def test_export_bad_input_is_one_line(cli, data, tmp_path):
+    unknown = cli("export", "docx", "--out", str(tmp_path / "x"), env=_env(data))
     assert unknown.returncode == 2 and "no format 'docx'" in unknown.stderr and "Traceback" not in unknown.stderr
-    bad_query = onionwatch("export", "csv", "--query", "price_usd:[10 TO", "--out", str(tmp_path / "y"),
+    bad_query = cli("export", "csv", "--query", "price_usd:[10 TO", "--out", str(tmp_path / "y"),
                            env=_env(data))
     assert bad_query.returncode == 2 and len(bad_query.stderr.strip().splitlines()) == 1
-    listed = onionwatch("export", "--list")
+    listed = cli("export", "--list")
     assert listed.returncode == 0
     assert {line.split()[0] for line in listed.stdout.splitlines()} >= {"stix", "misp", "graphml", "gexf", "i2",
                                                                         "parquet", "csv"}
@@ -210,15 +233,15 @@ def test_export_bad_input_is_one_line(data, tmp_path):
 
 # --- evidence packages -------------------------------------------------------------------------
 
-def _package(config: Config, out: Path, examiner: str, *selection: str) -> None:
-    result = onionwatch("evidence", *selection, "--examiner", examiner, "--out", str(out), env=_env(config))
+def _package(cli, config: Config, out: Path, examiner: str, *selection: str) -> None:
+    result = cli("evidence", *selection, "--examiner", examiner, "--out", str(out), env=_env(config))
     assert result.returncode == 0, result.stderr
 
 
-def test_evidence_package_copies_records_unchanged_and_is_reproducible(data, tmp_path):
+def test_evidence_package_copies_records_unchanged_and_is_reproducible(cli, data, tmp_path):
     first, second = tmp_path / "a.zip", tmp_path / "b.zip"
-    _package(data, first, "Examiner One", "--vendor", "NordicSnow")
-    _package(data, second, "Examiner Two", "--vendor", "NordicSnow")
+    _package(cli, data, first, "Examiner One", "--vendor", "NordicSnow")
+    _package(cli, data, second, "Examiner Two", "--vendor", "NordicSnow")
     with zipfile.ZipFile(first) as a, zipfile.ZipFile(second) as b:
         assert a.namelist() == sorted(a.namelist()) == b.namelist()
         for name in a.namelist():
@@ -246,7 +269,7 @@ def test_evidence_package_copies_records_unchanged_and_is_reproducible(data, tmp
     # the records file is a WARC file that warcio reads whole
     from warcio.archiveiterator import ArchiveIterator
     assert len(list(ArchiveIterator(io.BytesIO(warc)))) == 3
-    verified = onionwatch("evidence", "verify", str(first))
+    verified = cli("evidence", "verify", str(first))
     assert verified.returncode == 0 and "0 problems" in verified.stdout
 
 
@@ -256,9 +279,9 @@ def _rewrite(package: Path, out: Path, name: str, data: bytes) -> None:
             target.writestr(info, data if info.filename == name else source.read(info.filename))
 
 
-def test_evidence_verify_names_the_altered_record(data, tmp_path):
+def test_evidence_verify_names_the_altered_record(cli, data, tmp_path):
     package = tmp_path / "case.zip"
-    _package(data, package, "tester", "--market", "tortuga")
+    _package(cli, data, package, "tester", "--market", "tortuga")
     with zipfile.ZipFile(package) as archive:
         manifest = json.loads(archive.read("manifest.json"))
         warc = archive.read("records.warc.gz")
@@ -270,7 +293,7 @@ def test_evidence_verify_names_the_altered_record(data, tmp_path):
     altered = gzip.compress(page.replace(b"$", b"\xe2\x82\xac", 1), mtime=0)
     tampered = tmp_path / "tampered.zip"
     _rewrite(package, tampered, "records.warc.gz", warc[:start] + altered + warc[start + length:])
-    result = onionwatch("evidence", "verify", str(tampered))
+    result = cli("evidence", "verify", str(tampered))
     assert result.returncode == 1
     named = [line for line in result.stdout.splitlines() if line.startswith("ALTERED record")]
     assert any(f"record {victim['n']} ({victim['uri']}" in line for line in named)
@@ -281,27 +304,27 @@ def test_evidence_verify_names_the_altered_record(data, tmp_path):
     flipped[start + length // 2] ^= 0xFF
     in_place = tmp_path / "flipped.zip"
     _rewrite(package, in_place, "records.warc.gz", bytes(flipped))
-    result = onionwatch("evidence", "verify", str(in_place))
+    result = cli("evidence", "verify", str(in_place))
     named = [line for line in result.stdout.splitlines() if line.startswith("ALTERED record")]
     assert result.returncode == 1 and named
     assert {line.split(" (")[0] for line in named} == {f"ALTERED record {victim['n']}"}
 
 
-def test_evidence_bad_input_is_one_line(data, tmp_path):
+def test_evidence_bad_input_is_one_line(cli, data, tmp_path):
     not_zip = tmp_path / "case.zip"
     not_zip.write_text("hello")
-    result = onionwatch("evidence", "verify", str(not_zip))
+    result = cli("evidence", "verify", str(not_zip))
     assert result.returncode == 1 and "not a zip file" in result.stderr and "Traceback" not in result.stderr
-    nothing = onionwatch("evidence", "--vendor", "NoSuchVendor", "--out", str(tmp_path / "n.zip"), env=_env(data))
+    nothing = cli("evidence", "--vendor", "NoSuchVendor", "--out", str(tmp_path / "n.zip"), env=_env(data))
     assert nothing.returncode == 1 and "nothing selected" in nothing.stderr
-    unchosen = onionwatch("evidence", "--out", str(tmp_path / "n.zip"), env=_env(data))
+    unchosen = cli("evidence", "--out", str(tmp_path / "n.zip"), env=_env(data))
     assert unchosen.returncode == 2 and "choose what" in unchosen.stderr
 
 
 # --- financial-flow leads ----------------------------------------------------------------------
 
-def test_address_reuse_across_two_markets_is_the_first_lead(data):
-    result = onionwatch("leads", "--ranked", "--json", env=_env(data))
+def test_address_reuse_across_two_markets_is_the_first_lead(cli, data):
+    result = cli("leads", "--ranked", "--json", env=_env(data))
     assert result.returncode == 0, result.stderr
     leads = [json.loads(line) for line in result.stdout.splitlines()]
     top = leads[0]
@@ -316,26 +339,26 @@ def test_address_reuse_across_two_markets_is_the_first_lead(data):
     assert sorted(kinds["linked_vendors"]["accounts"]) == ["MeowMeow@tortuga", "NordicSnow@northwind"]
     assert [lead["rank"] for lead in leads] == list(range(1, len(leads) + 1))
     # default order: newest first
-    newest = onionwatch("leads", "--json", env=_env(data))
+    newest = cli("leads", "--json", env=_env(data))
     seen = [json.loads(line)["last_seen"] for line in newest.stdout.splitlines()]
     assert seen == sorted(seen, reverse=True)
 
 
-def test_every_address_per_chain_with_where_it_was_seen(data):
-    result = onionwatch("leads", "--addresses", "--json", env=_env(data))
+def test_every_address_per_chain_with_where_it_was_seen(cli, data):
+    result = cli("leads", "--addresses", "--json", env=_env(data))
     rows = {row["address"]: row for row in map(json.loads, result.stdout.splitlines())}
     assert set(rows) == _expect()["addresses"]
     trx = rows[TAYGA_TRX]
     assert (trx["chain"], trx["markets"], trx["seen_on"], trx["vendors"]) == ("TRX", ["tayga"], ["listing"], ["Тайга"])
     assert len(trx["listings"]) == 1 and trx["first_seen"] <= trx["last_seen"]
     assert rows[SHARED_BTC]["vendors"] == ["MeowMeow", "NordicSnow"]
-    only_trx = onionwatch("leads", "--addresses", "--chain", "trx", "--json", env=_env(data))
+    only_trx = cli("leads", "--addresses", "--chain", "trx", "--json", env=_env(data))
     assert [json.loads(line)["address"] for line in only_trx.stdout.splitlines()] == [TAYGA_TRX]
 
 
-def test_tagpack_validates_with_tagpack_tool_and_label_csv(data, tmp_path):
+def test_tagpack_validates_with_tagpack_tool_and_label_csv(cli, data, tmp_path):
     tagpack, labels = tmp_path / "onionwatch.yaml", tmp_path / "labels.csv"
-    result = onionwatch("leads", "--tagpack", str(tagpack), "--labels", str(labels), env=_env(data))
+    result = cli("leads", "--tagpack", str(tagpack), "--labels", str(labels), env=_env(data))
     assert result.returncode == 0, result.stderr
     tool = Path(sys.executable).with_name("tagpack-tool")
     assert tool.is_file(), "tagpack-tool is in the [test] extras"
