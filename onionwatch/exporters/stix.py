@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import OrderedDict
 from pathlib import Path
 from typing import Iterable
 
@@ -28,6 +29,7 @@ from stix2.properties import FloatProperty, ListProperty, StringProperty
 from onionwatch.exporters import ExportContext, exporter
 from onionwatch.exporters.rows import digest_hex
 
+_URL_WINDOW = 100_000
 NAMESPACE = uuid.UUID("6b3c1f38-8a4e-5d2a-9c1e-0a6f0b7d5e21")  # onionwatch's own UUIDv5 namespace
 
 
@@ -65,28 +67,48 @@ def _stamp(value: str | None, fallback: str) -> str:
 
 
 class _Stream:
-    """A STIX bundle written object by object, each object once."""
+    """A STIX bundle written object by object, each object once.
+
+    Objects shared between listings (markets, vendors, keys, wallets, their relationships) are
+    remembered so they are written once; objects of one listing are unique to it (a selection
+    yields each listing once) and are not remembered, so memory does not grow with the listings.
+    Page URLs are remembered in a bounded window (``_URL_WINDOW``).
+    """
 
     def __init__(self, handle, bundle_id: str):
-        self.handle, self.seen, self.counts = handle, set(), {}
+        self.handle, self.seen, self.counts, self.first = handle, set(), {}, True
+        self.urls: OrderedDict[str, None] = OrderedDict()
         handle.write('{"type": "bundle", "id": ' + json.dumps(bundle_id) + ', "objects": [\n')
 
-    def add(self, obj) -> str:
-        if obj.id not in self.seen:
-            self.handle.write((",\n" if self.seen else "") + obj.serialize(sort_keys=True))
+    def add(self, obj, remember: bool = True) -> str:
+        if obj.id in self.seen:
+            return obj.id
+        self.handle.write(("" if self.first else ",\n") + obj.serialize(sort_keys=True))
+        self.first = False
+        if remember:
             self.seen.add(obj.id)
-            self.counts[obj.type] = self.counts.get(obj.type, 0) + 1
+        self.counts[obj.type] = self.counts.get(obj.type, 0) + 1
         return obj.id
+
+    def add_url(self, value: str) -> str:
+        url = stix2.URL(value=value)
+        if url.id in self.urls:
+            self.urls.move_to_end(url.id)
+            return url.id
+        self.urls[url.id] = None
+        if len(self.urls) > _URL_WINDOW:
+            self.urls.popitem(last=False)
+        return self.add(url, remember=False)
 
     def close(self) -> None:
         self.handle.write("\n]}\n")
 
 
-def _relationship(stream: _Stream, source: str, kind: str, target: str, when: str) -> None:
+def _relationship(stream: _Stream, source: str, kind: str, target: str, when: str, remember: bool = True) -> None:
     if _id("relationship", source, kind, target) not in stream.seen:
         stream.add(stix2.Relationship(id=_id("relationship", source, kind, target), source_ref=source,
                                       target_ref=target, relationship_type=kind, created=when, modified=when,
-                                      allow_custom=True))
+                                      allow_custom=True), remember=remember)
 
 
 def _market(stream: _Stream, market: str, when: str) -> str:
@@ -130,10 +152,10 @@ def write_item(stream: _Stream, item) -> None:
     first, last = _stamp(times[0], times[0]), _stamp(times[-1], times[-1])
     market_ref = _market(stream, market, first)
     vendor_ref = _vendor(stream, market, listing["vendor"], item.vendor, first) if listing.get("vendor") else None
-    refs = [stream.add(_listing_sco(listing))]
-    page = listing.get("source_url") or listing.get("url")
+    refs = [stream.add(_listing_sco(listing), remember=False)]
+    page = listing.get("url") or listing.get("source_url")
     if page:
-        refs.append(stream.add(stix2.URL(value=page)))
+        refs.append(stream.add_url(page))
     for fingerprint in listing.get("pgp_fingerprints") or []:
         refs.append(stream.add(PGPKey(fingerprint=fingerprint)))
     for address in listing.get("crypto_addresses") or []:
@@ -153,10 +175,10 @@ def write_item(stream: _Stream, item) -> None:
         last_observed=last, number_observed=max(1, len(item.observations)), object_refs=refs,
         external_references=evidence or None, allow_custom=True,
     )
-    stream.add(observed)
-    _relationship(stream, observed.id, "observed-on", market_ref, first)
+    stream.add(observed, remember=False)
+    _relationship(stream, observed.id, "observed-on", market_ref, first, remember=False)
     if vendor_ref:
-        _relationship(stream, observed.id, "offered-by", vendor_ref, first)
+        _relationship(stream, observed.id, "offered-by", vendor_ref, first, remember=False)
 
 
 @exporter("stix", "STIX 2.1 bundle (JSON): identities, infrastructure, observed-data, observables, relationships")
