@@ -115,6 +115,31 @@ def test_selection_streams_listings_with_observations_vendor_and_capture(data):
         assert Path(item.capture["warc_file"]).is_file()
 
 
+def test_scan_pages_through_every_match_on_each_backend(tmp_path):
+    """The selection's one index call, ``scan``: every match once, whatever the page size."""
+    import os
+    import uuid
+
+    from index.aggregations import observation_from
+    from index.elastic import ElasticsearchIndex
+    from index.embedded import EmbeddedIndex
+    from test_index_contract import DOCS, QUERIES
+
+    backends = [EmbeddedIndex(tmp_path / "index")]
+    if os.environ.get("ONIONWATCH_ES_URL"):
+        backends.append(ElasticsearchIndex.from_settings(prefix=f"onionwatch-test-{uuid.uuid4().hex[:8]}"))
+    for index in backends:
+        index.upsert(DOCS)
+        index.add_observations([observation_from(doc) for doc in DOCS])
+        for query, ids in QUERIES.items():
+            for batch in (1, 3, 500):
+                found = [doc["listing_id"] for doc in index.scan(query, batch=batch)]
+                assert sorted(found) == sorted(ids), (type(index).__name__, query, batch)
+        observations = list(index.scan("", kind="observation", only_ids=["a1", "b2"], batch=1))
+        assert sorted(o["listing_id"] for o in observations) == ["a1", "b2"]
+        assert all(o["doc_id"].startswith(o["listing_id"] + "@") for o in observations)
+
+
 def test_stix_bundle_parses_with_the_expected_objects_and_links(cli, data, tmp_path):
     import stix2
 
@@ -308,6 +333,18 @@ def test_evidence_verify_names_the_altered_record(cli, data, tmp_path):
     named = [line for line in result.stdout.splitlines() if line.startswith("ALTERED record")]
     assert result.returncode == 1 and named
     assert {line.split(" (")[0] for line in named} == {f"ALTERED record {victim['n']}"}
+
+
+def test_evidence_for_one_listing_holds_its_record(cli, data, tmp_path):
+    hit = open_index(data).search('market:tayga "кристаллы"', limit=1).hits[0]
+    package = tmp_path / "one.zip"
+    _package(cli, data, package, "tester", "--listing", hit["listing_id"])
+    with zipfile.ZipFile(package) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        report = archive.read("report.html").decode("utf-8")
+    assert [r["listings"] for r in manifest["records"]] == [[hit["listing_id"]]]
+    assert manifest["records"][0]["uri"] == hit["source_url"]
+    assert hit["title"] in report and "Бостандыкский" in report  # the captured page's own text
 
 
 def test_evidence_bad_input_is_one_line(cli, data, tmp_path):
