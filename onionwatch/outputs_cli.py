@@ -95,7 +95,7 @@ def cmd_export(args, config) -> int:
         return _fail("export", f"{out} is a folder; {args.format} writes one file")
     if exporter.target == "folder" and out.exists() and not out.is_dir():
         return _fail("export", f"{out} is a file; {args.format} writes a folder of files")
-    if not (out if exporter.target == "folder" else out.parent).resolve().parent.exists():
+    if not out.resolve().parent.is_dir():
         return _fail("export", f"no such folder: {out.parent}")
     history = History(config.history_db)
     try:
@@ -105,7 +105,8 @@ def cmd_export(args, config) -> int:
         return _fail("export", f"cannot write {out}: {exc.strerror or exc}", 1)
     finally:
         history.close()
-    print(f"{args.format} written to {out}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    written = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "no listing matched the selection"
+    print(f"{args.format} written to {out}: {written}")
     return 0
 
 
@@ -128,6 +129,8 @@ def cmd_evidence(args, config) -> int:
         return _fail("evidence", "choose what the package is about: --vendor V, --listing ID, --query Q or --market M")
     if not args.out:
         return _fail("evidence", "give --out case.zip")
+    if not args.out.resolve().parent.is_dir():
+        return _fail("evidence", f"no such folder: {args.out.parent}")
     from onionwatch.selection import SelectionError
 
     examiner = args.examiner or getpass.getuser()
@@ -154,10 +157,12 @@ def cmd_leads(args, config) -> int:
             rows = leads.find_leads(book)
             if not args.ranked:
                 rows = sorted(rows, key=lambda lead: (lead["last_seen"] or "", -lead["score"]), reverse=True)
-        if args.tagpack:
-            leads.write_tagpack(leads.addresses(book), args.tagpack)
-        if args.labels:
-            leads.write_label_csv(leads.addresses(book), args.labels)
+        for path, write in ((args.tagpack, leads.write_tagpack), (args.labels, leads.write_label_csv)):
+            if path:
+                try:
+                    print(f"{write(leads.addresses(book), path)} addresses written to {path}", file=sys.stderr)
+                except OSError as exc:
+                    return _fail("leads", f"cannot write {path}: {exc.strerror or exc}", 1)
     finally:
         book.close()
     if args.json:
