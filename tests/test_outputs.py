@@ -135,6 +135,13 @@ def test_scan_pages_through_every_match_on_each_backend(tmp_path):
             for batch in (1, 3, 500):
                 found = [doc["listing_id"] for doc in index.scan(query, batch=batch)]
                 assert sorted(found) == sorted(ids), (type(index).__name__, query, batch)
+        # many captured in the same second, and some with no capture time: still each exactly once
+        crowd = [{"listing_id": f"c{n:02d}", "market": "crowd", "title": "same second",
+                  "captured_at": "2024-06-01T00:00:00Z" if n % 4 else None} for n in range(23)]
+        index.upsert(crowd)
+        for batch in (1, 2, 5, 500):
+            found = [doc["listing_id"] for doc in index.scan("market:crowd", batch=batch)]
+            assert sorted(found) == sorted(c["listing_id"] for c in crowd), (type(index).__name__, batch)
         observations = list(index.scan("", kind="observation", only_ids=["a1", "b2"], batch=1))
         assert sorted(o["listing_id"] for o in observations) == ["a1", "b2"]
         assert all(o["doc_id"].startswith(o["listing_id"] + "@") for o in observations)
