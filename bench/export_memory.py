@@ -7,7 +7,8 @@ them. The child builds the synthetic listings lazily (as ``onionwatch.selection.
 yields them from the index, a page at a time: listing, one observation, the vendor account
 with a PGP key and an address, the capture reference) and hands the stream to the exporter.
 Printed per run: listings, seconds, listings per second, output size, and peak RSS
-(``ru_maxrss``) against the RSS before exporting. Bounded memory means the peak does not grow
+(``ru_maxrss``) against the RSS before exporting. ``--index-count N`` also indexes N listings
+in an embedded index and exports them through ``select`` (index scan included). Bounded memory means the peak does not grow
 with the count: compare the two rows of a format. STIX objects are built and validated by
 ``stix2`` one by one, which is slow (a few hundred listings a second), so STIX runs with
 ``--stix-count`` listings (default 100,000; its peak is as flat as the others').
@@ -79,31 +80,65 @@ def child(fmt: str, count: int, out: Path) -> None:
                       "peak_mb": peak / 1024, "size_mb": size / 1e6, "counts": counts}))
 
 
+def child_from_index(count: int, out: Path) -> None:
+    """The whole path: synthetic listings indexed (embedded), then selected and exported to Parquet."""
+    import itertools
+
+    from index.aggregations import observation_from
+    from index.embedded import EmbeddedIndex
+    from onionwatch import exporters
+    from onionwatch.selection import Selection, select
+
+    index = EmbeddedIndex(out / "index")
+    stream = (item.listing for item in synthetic(count))
+    while chunk := list(itertools.islice(stream, 50_000)):
+        index.upsert(chunk)
+        index.add_observations([observation_from(listing) for listing in chunk])
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    counts = exporters.get("parquet").write(select(index, None, Selection()), out / "parquet",
+                                            exporters.ExportContext())
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    size = sum(p.stat().st_size for p in (out / "parquet").iterdir())
+    print(json.dumps({"format": "index->parquet", "listings": counts["listings"], "seconds": seconds,
+                      "before_mb": before / 1024, "peak_mb": peak / 1024, "size_mb": size / 1e6, "counts": counts}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--formats", default="parquet,csv,stix")
     parser.add_argument("--stix-count", type=int, default=100_000)
+    parser.add_argument("--index-count", type=int, default=0,
+                        help="also index this many listings (embedded) and export them through the selection")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--child", nargs=2, metavar=("FORMAT", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     out_root = args.out or Path(tempfile.mkdtemp(prefix="onionwatch-export-"))
     if args.child:
-        child(args.child[0], int(args.child[1]), out_root)
+        if args.child[0] == "index":
+            child_from_index(int(args.child[1]), out_root)
+        else:
+            child(args.child[0], int(args.child[1]), out_root)
         return
     print(f"{'format':8} {'listings':>10} {'seconds':>8} {'per s':>8} {'output MB':>10} {'RSS before':>11} "
           f"{'peak RSS':>9}")
     try:
-        for fmt in args.formats.split(","):
-            total = min(args.stix_count, args.count) if fmt == "stix" else args.count
+        formats = args.formats.split(",") + (["index"] if args.index_count else [])
+        for fmt in formats:
+            total = args.index_count if fmt == "index" else min(args.stix_count, args.count) if fmt == "stix" else args.count
             for count in (total // 10, total):
                 target = out_root / f"{fmt}-{count}"
                 run = subprocess.run([sys.executable, __file__, "--child", fmt, str(count), "--out", str(target)],
                                      capture_output=True, text=True, check=True)
                 row = json.loads(run.stdout.strip().splitlines()[-1])
-                print(f"{fmt:8} {count:>10,} {row['seconds']:>8.1f} {count / row['seconds']:>8,.0f} "
+                print(f"{row['format']:8} {count:>10,} {row['seconds']:>8.1f} {count / row['seconds']:>8,.0f} "
                       f"{row['size_mb']:>10.1f} {row['before_mb']:>9.0f}MB {row['peak_mb']:>7.0f}MB", flush=True)
-                shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
+                if target.is_dir():
+                    shutil.rmtree(target, ignore_errors=True)
+                else:
+                    target.unlink(missing_ok=True)
     finally:
         if args.out is None:
             shutil.rmtree(out_root, ignore_errors=True)
