@@ -24,6 +24,7 @@ from index.history import History
 from onionwatch.cli import main
 from onionwatch.config import Config, sample_markets
 from onionwatch.selection import Selection, select
+from prereq import need
 
 SHARED_BTC = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
 NORDIC_KEY = "B2F132DCF2A457CCF8ED4BDDAC10C7D38CA75482"
@@ -349,7 +350,12 @@ def test_evidence_for_one_listing_holds_its_record(cli, data, tmp_path):
     with zipfile.ZipFile(package) as archive:
         manifest = json.loads(archive.read("manifest.json"))
         report = archive.read("report.html").decode("utf-8")
+        pdf = archive.read("report.pdf")
     assert [r["listings"] for r in manifest["records"]] == [[hit["listing_id"]]]
+    from onionwatch.evidence import _FONTS
+    need(any(Path(p).is_file() for p in _FONTS),
+         "a TrueType font with Cyrillic (apt-get install fonts-dejavu-core) for the PDF report of Russian pages")
+    assert b"DejaVuSans" in pdf or b"LiberationSans" in pdf
     assert manifest["records"][0]["uri"] == hit["source_url"]
     assert hit["title"] in report and "Бостандыкский" in report  # the captured page's own text
 
