@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import shutil
@@ -89,11 +90,16 @@ def child_from_index(count: int, out: Path) -> None:
     from onionwatch import exporters
     from onionwatch.selection import Selection, select
 
+    if os.environ.get("BENCH_BUILD_ONLY"):  # the index is built in its own process, so its memory is not counted
+        index = EmbeddedIndex(out / "index")
+        stream = (item.listing for item in synthetic(count))
+        while chunk := list(itertools.islice(stream, 50_000)):
+            index.upsert(chunk)
+            index.add_observations([observation_from(listing) for listing in chunk])
+        return
+    subprocess.run([sys.executable, __file__, "--child", "index", str(count), "--out", str(out)], check=True,
+                   env={**os.environ, "BENCH_BUILD_ONLY": "1"})
     index = EmbeddedIndex(out / "index")
-    stream = (item.listing for item in synthetic(count))
-    while chunk := list(itertools.islice(stream, 50_000)):
-        index.upsert(chunk)
-        index.add_observations([observation_from(listing) for listing in chunk])
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     counts = exporters.get("parquet").write(select(index, None, Selection()), out / "parquet",
@@ -101,8 +107,11 @@ def child_from_index(count: int, out: Path) -> None:
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     size = sum(p.stat().st_size for p in (out / "parquet").iterdir())
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    resident = {key: int(status[key].split()[0]) / 1024 for key in ("RssAnon", "RssFile") if key in status}
     print(json.dumps({"format": "index->parquet", "listings": counts["listings"], "seconds": seconds,
-                      "before_mb": before / 1024, "peak_mb": peak / 1024, "size_mb": size / 1e6, "counts": counts}))
+                      "before_mb": before / 1024, "peak_mb": peak / 1024, "size_mb": size / 1e6, "counts": counts,
+                      "resident_mb": resident}))
 
 
 def main() -> None:
@@ -134,7 +143,10 @@ def main() -> None:
                                      capture_output=True, text=True, check=True)
                 row = json.loads(run.stdout.strip().splitlines()[-1])
                 print(f"{row['format']:8} {count:>10,} {row['seconds']:>8.1f} {count / row['seconds']:>8,.0f} "
-                      f"{row['size_mb']:>10.1f} {row['before_mb']:>9.0f}MB {row['peak_mb']:>7.0f}MB", flush=True)
+                      f"{row['size_mb']:>10.1f} {row['before_mb']:>9.0f}MB {row['peak_mb']:>7.0f}MB"
+                      + ("  (at the end: " + ", ".join(f"{k} {v:.0f}MB" for k, v in row["resident_mb"].items())
+                         + "; RssFile is the index's memory-mapped files)" if row.get("resident_mb") else ""),
+                      flush=True)
                 if target.is_dir():
                     shutil.rmtree(target, ignore_errors=True)
                 else:

@@ -29,7 +29,7 @@ from stix2.properties import FloatProperty, ListProperty, StringProperty
 from onionwatch.exporters import ExportContext, exporter
 from onionwatch.exporters.rows import digest_hex
 
-_URL_WINDOW = 100_000
+_URL_WINDOW = 10_000
 NAMESPACE = uuid.UUID("6b3c1f38-8a4e-5d2a-9c1e-0a6f0b7d5e21")  # onionwatch's own UUIDv5 namespace
 
 
