@@ -4,8 +4,9 @@
 
     records.warc.gz   the WARC records behind the selection, copied byte for byte from the
                       capture store (each record is its own gzip member, so the copies
-                      concatenate into a valid WARC file); for a vendor, also the pages of
-                      the capture store that show the vendor's keys and addresses
+                      concatenate into a valid WARC file): each listing's page record, for an
+                      HTTP capture with the request record that fetched it; for a vendor, also
+                      the pages of the capture store that show the vendor's keys and addresses
     manifest.json     per record: capture time, URI, record id and type, SHA-256 of the record
                       as stored, its WARC block and payload digests, where it lies in the
                       capture store and in the package, the listings read from it; the
@@ -87,6 +88,17 @@ def _read_record(path: Path, offset: int) -> tuple[bytes, dict, bytes]:
         return handle.read(length), headers, payload
 
 
+def _requests_for(path: Path) -> dict[str, int]:
+    """Offsets of the request records of a capture file, by the response they belong to (WARC-Concurrent-To)."""
+    found = {}
+    with open(path, "rb") as handle:
+        records = ArchiveIterator(handle)
+        for record in records:
+            if record.rec_type == "request" and record.rec_headers.get_header("WARC-Concurrent-To"):
+                found[record.rec_headers.get_header("WARC-Concurrent-To")] = records.get_record_offset()
+    return found
+
+
 def _page_text(payload: bytes, content_type: str | None) -> str:
     from extract.document import UnreadablePage, charset_of, parse
 
@@ -137,14 +149,27 @@ def make_package(config, selection: Selection, out: Path, examiner: str, made_at
     if selection.vendor:
         for key in _vendor_pages(config, selection.vendor):
             records.setdefault(key, _Record(Path(key[0]), key[1]))
+    for key in list(records):  # an HTTP response goes with the request that fetched it
+        if not records[key].source_file.is_file():
+            raise PackageError(f"capture file missing: {records[key].source_file}")
+    requests: dict[Path, dict[str, int]] = {}
+    for record in list(records.values()):
+        record.data, record.headers, payload = _read_record(record.source_file, record.source_offset)
+        record.text = _page_text(payload, record.headers.get("Content-Type"))
+        if record.headers.get("WARC-Type") == "response":
+            if record.source_file not in requests:
+                requests[record.source_file] = _requests_for(record.source_file)
+            request_at = requests[record.source_file].get(record.headers.get("WARC-Record-ID"))
+            if request_at is not None and (str(record.source_file), request_at) not in records:
+                request = _Record(record.source_file, request_at, listings=set(record.listings))
+                request.data, request.headers, _ = _read_record(record.source_file, request_at)
+                request.text = "[the HTTP request that fetched record " \
+                               f"{record.headers.get('WARC-Record-ID')}]"
+                records[(str(record.source_file), request_at)] = request
     warc = io.BytesIO()
     entries = []
     for number, key in enumerate(sorted(records), 1):
         record = records[key]
-        if not record.source_file.is_file():
-            raise PackageError(f"capture file missing: {record.source_file}")
-        record.data, record.headers, payload = _read_record(record.source_file, record.source_offset)
-        record.text = _page_text(payload, record.headers.get("Content-Type"))
         entries.append({
             "n": number, "warc_record_id": record.headers.get("WARC-Record-ID"),
             "warc_type": record.headers.get("WARC-Type"), "uri": record.headers.get("WARC-Target-URI"),
@@ -156,6 +181,7 @@ def make_package(config, selection: Selection, out: Path, examiner: str, made_at
             "payload_sha256": digest_hex(record.headers.get("WARC-Payload-Digest")),
             "source_file": _relative(record.source_file, config.captures_dir),
             "source_offset": record.source_offset, "listings": sorted(record.listings),
+            "concurrent_to": record.headers.get("WARC-Concurrent-To"),
         })
         warc.write(record.data)
     ordered = [records[key] for key in sorted(records)]
@@ -187,7 +213,7 @@ def make_package(config, selection: Selection, out: Path, examiner: str, made_at
 
 def _html_report(selection: Selection, listings: list[dict], entries: list[dict], records: list[_Record]) -> str:
     e = html.escape
-    by_listing = {i: entry for entry in entries for i in entry["listings"]}
+    by_listing = {i: entry for entry in entries if entry["warc_type"] != "request" for i in entry["listings"]}
     chosen = ", ".join(f"{k} {v}" for k, v in selection.describe().items() if v)
     out = ["<!DOCTYPE html>", '<html><head><meta charset="utf-8"><title>onionwatch evidence report</title>',
            "<style>body{font-family:sans-serif;max-width:60em;margin:auto} pre{white-space:pre-wrap;"
@@ -205,6 +231,8 @@ def _html_report(selection: Selection, listings: list[dict], entries: list[dict]
                    f"<td>{entry.get('n', '')}</td></tr>")
     out.append("</table><h2>Captured pages</h2>")
     for entry, record in zip(entries, records):
+        if entry["warc_type"] == "request":
+            continue
         out.append(f"<h3>Record {entry['n']}: {e(entry['uri'] or '')}</h3><p>Captured {e(entry['captured_at'] or '')}"
                    f"; {e(entry['warc_type'] or '')} record {e(entry['warc_record_id'] or '')}; SHA-256 of the record "
                    f"{entry['sha256']}; block digest {e(entry['block_digest'] or '')}</p><pre>{e(record.text)}</pre>")
@@ -242,7 +270,7 @@ def _pdf_report(selection: Selection, listings: list[dict], entries: list[dict],
              Paragraph(e(f"Selection: {chosen}. onionwatch {__version__}. {len(listings)} listings, "
                          f"{len(entries)} WARC records (records.warc.gz; hashes in manifest.json)."), body),
              Paragraph("Listings", heading)]
-    by_listing = {i: entry for entry in entries for i in entry["listings"]}
+    by_listing = {i: entry for entry in entries if entry["warc_type"] != "request" for i in entry["listings"]}
     for listing in listings:
         entry = by_listing.get(listing["listing_id"], {})
         price = f"{listing.get('price')} {listing.get('currency') or ''}" if listing.get("price") is not None else "-"
@@ -250,6 +278,8 @@ def _pdf_report(selection: Selection, listings: list[dict], entries: list[dict],
                                  f"{price} | captured {listing.get('captured_at')} | record {entry.get('n', '-')} | "
                                  f"id {listing['listing_id']}"), body))
     for entry, record in zip(entries, records):
+        if entry["warc_type"] == "request":
+            continue
         story.append(Paragraph(e(f"Record {entry['n']}: {entry['uri']}"), heading))
         story.append(Paragraph(e(f"Captured {entry['captured_at']}; {entry['warc_type']} record "
                                  f"{entry['warc_record_id']}; SHA-256 {entry['sha256']}"), body))

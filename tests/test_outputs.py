@@ -360,6 +360,27 @@ def test_evidence_for_one_listing_holds_its_record(cli, data, tmp_path):
     assert hit["title"] in report and "Бостандыкский" in report  # the captured page's own text
 
 
+def test_evidence_of_an_http_capture_holds_request_and_response(cli, tmp_path, http_mirror):
+    from onionwatch.config import MarketSource
+
+    site = http_mirror(site_dir("northwind"))
+    config = Config(data_dir=tmp_path / "data", markets=(MarketSource(name="northwind", source=site.url + "index.html",
+                                                                        on_gate="skip"),))
+    assert run_once(config, config.markets[0], open_index(config)).status == "ok"
+    hit = open_index(config).search("vendor:NordicSnow cocaine", limit=1).hits[0]
+    package = tmp_path / "http.zip"
+    _package(cli, config, package, "tester", "--listing", hit["listing_id"])
+    with zipfile.ZipFile(package) as archive:
+        records = json.loads(archive.read("manifest.json"))["records"]
+    by_type = {r["warc_type"]: r for r in records}
+    assert sorted(by_type) == ["request", "response"] and len(records) == 2
+    assert by_type["request"]["concurrent_to"] == by_type["response"]["warc_record_id"]
+    assert by_type["response"]["uri"] == hit["source_url"]
+    assert all(r["listings"] == [hit["listing_id"]] for r in records)
+    verified = cli("evidence", "verify", str(package))
+    assert verified.returncode == 0 and "2 records" in verified.stdout
+
+
 def test_evidence_bad_input_is_one_line(cli, data, tmp_path):
     not_zip = tmp_path / "case.zip"
     not_zip.write_text("hello")
