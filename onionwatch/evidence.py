@@ -122,11 +122,9 @@ def _vendor_pages(config, vendor: str) -> list[tuple[str, int]]:
     book = Sightings.open(config)
     try:
         book.update(config.captures_dir)
-        rows = book._db.execute("SELECT DISTINCT warc_file, offset FROM sightings WHERE vendor = ? COLLATE NOCASE "
-                                "AND page_kind = 'vendor'", (vendor,)).fetchall()
+        return book.vendor_pages(vendor)
     finally:
         book.close()
-    return [(row["warc_file"], row["offset"]) for row in rows]
 
 
 def make_package(config, selection: Selection, out: Path, examiner: str, made_at: str | None = None) -> dict:

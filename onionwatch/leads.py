@@ -119,6 +119,12 @@ class Sightings:
                          (kind, value, chain, market, vendor, page_kind, listing, url, captured_at, warc_file,
                           offset, digest))
 
+    def vendor_pages(self, vendor: str) -> list[tuple[str, int]]:
+        """Captures of the vendor's profile pages that show keys or addresses: (WARC file, offset)."""
+        rows = self._db.execute("SELECT DISTINCT warc_file, offset FROM sightings WHERE vendor = ? COLLATE NOCASE "
+                                "AND page_kind = 'vendor' ORDER BY warc_file, offset", (vendor,))
+        return [(row["warc_file"], row["offset"]) for row in rows]
+
     def indicators(self, kind: str):
         """(value, chain, [sightings]) per address or key, in value order."""
         rows = self._db.execute("SELECT * FROM sightings WHERE kind = ? ORDER BY value, captured_at, warc_file, offset",
