@@ -539,6 +539,17 @@ class ElasticsearchIndex(Aggregations):
         return SearchResult(total=answer["hits"]["total"]["value"],
                             hits=[_listing(hit["_source"]) for hit in answer["hits"]["hits"]])
 
+    def scan(self, query: str = "", kind: str = "listing", only_ids: list[str] | None = None,
+             batch: int = 500):
+        """Matching documents through the scroll API (``helpers.scan``), ``batch`` per round trip."""
+        self.ensure_ready()
+        body = _of_kind(to_es_query(parse_query(query)), kind)
+        if only_ids is not None:
+            body["bool"]["filter"].append({"terms": {"listing_id": list(only_ids)}})
+        for hit in helpers.scan(self.client, index=self.alias, query={"query": body}, size=batch,
+                                preserve_order=False):
+            yield _listing(hit["_source"])
+
     def clear(self) -> None:
         """Drop every document (before a rebuild from the capture store)."""
         self.ensure_ready()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable
 
@@ -51,6 +51,10 @@ def _chunks(items: Iterable[dict], size: int):
             chunk = []
     if chunk:
         yield chunk
+
+
+def _from_nanoseconds(value: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=value // 1000)
 
 
 def words(text: str) -> list[str]:
@@ -207,6 +211,59 @@ class EmbeddedIndex(Aggregations):
         result = searcher.search(parsed, limit=limit, count=True)
         hits = [json.loads(bytes(searcher.doc(address)["doc"][0])) for _score, address in result.hits]
         return SearchResult(total=result.count, hits=hits)
+
+    def scan(self, query: str = "", kind: str = "listing", only_ids: list[str] | None = None,
+             batch: int = 500):
+        """Matching documents, ``batch`` at a time from one searcher (a snapshot), in capture-time order.
+
+        Keyset paging on the capture time (a fast field), so no page costs more than ``batch``
+        plus the documents captured in the same second (paged by doc_id); documents without a
+        capture time come last, paged by doc_id.
+        """
+        Occur, Query = tantivy.Occur, tantivy.Query
+        base = self._of_kind(self._tantivy_query(parse_query(query)), kind)
+        if only_ids is not None:
+            base = Query.boolean_query([(Occur.Must, base),
+                                        (Occur.Must, Query.term_set_query(self.schema, "listing_id", list(only_ids)))])
+        searcher = self.index.searcher()
+
+        def docs(hits):
+            return (json.loads(bytes(searcher.doc(address)["doc"][0])) for _key, address in hits)
+
+        def by_id(narrowed):
+            offset = 0
+            while True:
+                hits = searcher.search(narrowed, limit=batch, count=False, order_by_field="doc_id",
+                                       order=tantivy.Order.Asc, offset=offset).hits
+                yield from docs(hits)
+                if len(hits) < batch:
+                    return
+                offset += batch
+
+        def at(low, include_low=True, high=None):
+            bounds = Query.range_query(self.schema, "captured_at", tantivy.FieldType.Date, low, high,
+                                       include_lower=include_low, include_upper=True)
+            return Query.boolean_query([(Occur.Must, base), (Occur.Must, bounds)])
+
+        after = None
+        while True:
+            if after is None:
+                narrowed = Query.boolean_query([(Occur.Must, base), (Occur.Must, Query.exists_query("captured_at"))])
+            else:
+                narrowed = at(after, include_low=False)
+            hits = searcher.search(narrowed, limit=batch, count=False, order_by_field="captured_at",
+                                   order=tantivy.Order.Asc).hits
+            if not hits:
+                break
+            last = hits[-1][0]
+            yield from docs(h for h in hits if h[0] != last)
+            moment = _from_nanoseconds(last)
+            yield from by_id(at(moment, high=moment))  # all of that second, however many
+            if len(hits) < batch:
+                break
+            after = moment
+        yield from by_id(Query.boolean_query([(Occur.Must, base),
+                                              (Occur.MustNot, Query.exists_query("captured_at"))]))
 
     def clear(self) -> None:
         """Drop every document (before a rebuild from the capture store)."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Protocol
+from typing import Iterable, Iterator, Protocol
 
 
 class IndexBusy(RuntimeError):
@@ -43,6 +43,11 @@ class ListingIndex(Protocol):
 
         Listings removed from their market are left out unless ``include_removed`` or the
         query names a ``status:``; values are made canonical first (``index.vocab``)."""
+
+    def scan(self, query: str = "", kind: str = "listing", only_ids: list[str] | None = None,
+             batch: int = 500) -> Iterator[dict]:
+        """Every document of ``kind`` (listing or observation) matching the query, fetched ``batch`` at a
+        time in a stable order, so a selection of any size streams in bounded memory (exports)."""
 
     def clear(self) -> None:
         """Drop every document; the index is derived data, rebuilt from the capture store."""

@@ -160,6 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     vocab.add_argument("field", nargs="?", choices=["drug", "drug_class", "city", "dead_drop"],
                        help="only this field")
     vocab.set_defaults(handler=cmd_vocab)
+
+    from onionwatch import outputs_cli  # export, evidence, leads
+
+    outputs_cli.register(sub, _command)
     return parser
 
 
