@@ -255,6 +255,13 @@ class ElasticApi:
     def delete_template(self, name: str) -> None:
         self.client.indices.delete_index_template(name=name)
 
+    def scan(self, index: str, query: dict, size: int):
+        """Every hit's source, through the scroll API."""
+        from elasticsearch import helpers
+
+        for hit in helpers.scan(self.client, index=index, query={"query": query}, size=size, preserve_order=False):
+            yield hit["_source"]
+
     def close(self) -> None:
         self.client.close()
 
@@ -335,6 +342,12 @@ class OpenSearchApi(ElasticApi):
 
     def delete_template(self, name: str) -> None:
         self.client.indices.delete_index_template(name=name)
+
+    def scan(self, index: str, query: dict, size: int):
+        from opensearchpy import helpers
+
+        for hit in helpers.scan(self.client, index=index, query={"query": query}, size=size, preserve_order=False):
+            yield hit["_source"]
 
 
 FLAVOURS = ("elasticsearch", "opensearch")
@@ -543,12 +556,11 @@ class ElasticsearchIndex(Aggregations):
              batch: int = 500):
         """Matching documents through the scroll API (``helpers.scan``), ``batch`` per round trip."""
         self.ensure_ready()
-        body = _of_kind(to_es_query(parse_query(query)), kind)
+        body = _of_kind(to_es_query(listing_query(query, include_removed=True)), kind)
         if only_ids is not None:
             body["bool"]["filter"].append({"terms": {"listing_id": list(only_ids)}})
-        for hit in helpers.scan(self.client, index=self.alias, query={"query": body}, size=batch,
-                                preserve_order=False):
-            yield _listing(hit["_source"])
+        for source in self.api.scan(self.alias, body, batch):
+            yield _listing(source)
 
     def clear(self) -> None:
         """Drop every document (before a rebuild from the capture store)."""

@@ -221,7 +221,7 @@ class EmbeddedIndex(Aggregations):
         capture time come last, paged by doc_id.
         """
         Occur, Query = tantivy.Occur, tantivy.Query
-        base = self._of_kind(self._tantivy_query(parse_query(query)), kind)
+        base = self._of_kind(self._tantivy_query(listing_query(query, include_removed=True)), kind)
         if only_ids is not None:
             base = Query.boolean_query([(Occur.Must, base),
                                         (Occur.Must, Query.term_set_query(self.schema, "listing_id", list(only_ids)))])

@@ -56,8 +56,9 @@ QUERIES = {
 }
 
 
-def _backends(request, tmp_path):
-    if request.param == "engine":
+def _backends(request, tmp_path, which: str | None = None):
+    """``which``: "engine" (the real test engine) or "embedded" (plus Elasticsearch at ONIONWATCH_ES_URL)."""
+    if (which or request.param) == "engine":
         engine = request.getfixturevalue("engine")
         yield "opensearch", ElasticsearchIndex.from_settings(url=engine.url, flavour="opensearch",
                                                              prefix=unique_prefix("contract"))

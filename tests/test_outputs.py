@@ -116,19 +116,14 @@ def test_selection_streams_listings_with_observations_vendor_and_capture(data):
         assert Path(item.capture["warc_file"]).is_file()
 
 
-def test_scan_pages_through_every_match_on_each_backend(tmp_path):
-    """The selection's one index call, ``scan``: every match once, whatever the page size."""
-    import os
-    import uuid
-
+@pytest.mark.parametrize("backend", ["embedded", "engine"])
+def test_scan_pages_through_every_match_on_each_backend(tmp_path, request, backend):
+    """The selection's one index call, ``scan``: every match once, whatever the page size,
+    on the embedded index and on the real test engine (and Elasticsearch at ONIONWATCH_ES_URL)."""
     from index.aggregations import observation_from
-    from index.elastic import ElasticsearchIndex
-    from index.embedded import EmbeddedIndex
-    from test_index_contract import DOCS, QUERIES
+    from test_index_contract import DOCS, QUERIES, _backends
 
-    backends = [EmbeddedIndex(tmp_path / "index")]
-    if os.environ.get("ONIONWATCH_ES_URL"):
-        backends.append(ElasticsearchIndex.from_settings(prefix=f"onionwatch-test-{uuid.uuid4().hex[:8]}"))
+    backends = [made for _name, made in _backends(request, tmp_path, backend)]
     for index in backends:
         index.upsert(DOCS)
         index.add_observations([observation_from(doc) for doc in DOCS])
