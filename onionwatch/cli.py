@@ -45,11 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     extract = _command(sub, "extract", "Extract listings from saved pages (files or folders) without indexing.",
                        "onionwatch extract --jsonl saved/market/ > listings.jsonl\n"
-                       "onionwatch extract --generic page.html")
+                       "onionwatch extract --generic page.html\n"
+                       "onionwatch extract --jsonl --market newshop --examples labelled/ saved/newshop/")
     extract.add_argument("paths", nargs="+", metavar="PATH", help="saved page or folder of pages")
     extract.add_argument("--jsonl", action="store_true", help="one JSON object per page (the extraction contract)")
     extract.add_argument("--market", help="force this market's parser")
     extract.add_argument("--generic", action="store_true", help="force the generic extractor even for known markets")
+    extract.add_argument("--examples", metavar="DIR", help="learn --market's layout from the pages in DIR, each P "
+                                                           "with its labels P.json (gold format), and use it")
     extract.set_defaults(handler=cmd_extract)
 
     search = _command(sub, "search", "Search indexed listings: free text plus field filters.",
@@ -225,8 +228,12 @@ def _page_files(path: Path) -> list[tuple[str, Path]]:
 def cmd_extract(args, config) -> int:
     from extract.markets import MARKETS
     from extract.page import extract_page
+    from extract.learned.cli import learned_for_extract
 
-    if args.market and args.market not in MARKETS:
+    learned = learned_for_extract(args, config)
+    if learned is None and args.examples is not None:
+        return 2
+    if args.market and args.market not in MARKETS and learned is None:
         print(f"onionwatch extract: no parser for market {args.market!r} (known: {', '.join(sorted(MARKETS))})",
               file=sys.stderr)
         return 2
@@ -237,7 +244,8 @@ def cmd_extract(args, config) -> int:
     for given in args.paths:
         for source, file in _page_files(Path(given)):
             try:
-                result = extract_page(file.read_bytes(), source=source, market=args.market, generic=args.generic)
+                result = extract_page(file.read_bytes(), source=source, market=args.market, generic=args.generic,
+                                      learned=learned)
                 record = result.as_dict()
             except Exception as exc:  # a page must never stop the run; say what broke
                 record = {"source": source, "market": args.market, "page_type": "error", "listings": [],

@@ -1,0 +1,590 @@
+"""Wrapper induction: learn where a market puts its records and fields from labelled example pages.
+
+In the spirit of Scrapely and AutoScraper. Each labelled value is located in the
+page's DOM (text normalised; prices and numbers matched by value, countries by
+code), the labelled items' nodes give the record element (the highest ancestor
+of an item's title that holds no other item's title), and each field becomes a
+path relative to its record: steps of tag, classes (without per-item numbers)
+and position among siblings of that same shape. Paths are voted over the
+labelled items, so an item with a missing field, a "sold out" badge or an ad
+row in between does not decide the rule. What is learned is plain JSON data.
+
+Nothing here knows a market: every rule comes from the examples.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from lxml.html import HtmlElement
+
+from extract.document import Document, clean_text, visible_text
+from extract.measures import Money, _NUMBER_RE, parse_number, parse_prices, parse_quantity
+from extract.nlp import places_in
+from extract.places import country_code, country_codes
+
+FORMAT_VERSION = 1
+TEXT_FIELDS = ("title", "vendor", "city", "district", "category")
+LIST_TYPES = ("category", "vendor")  # page types whose items sit in repeated records
+_ELLIPSIS = re.compile(r"\s*(?:\.{2,}|\u2026)$")
+_SKIP_TAGS = frozenset({"head", "title", "select", "option", "textarea", "meta", "link"})
+
+
+class LabelError(ValueError):
+    """A label that cannot be used: its value is not on the page, or the labels are malformed."""
+
+
+class AmbiguousLabel(LabelError):
+    """A labelled value occurs more than once where one place was expected."""
+
+    def __init__(self, field: str, value: str, places: list[str]):
+        self.field, self.value, self.places = field, value, places
+        super().__init__(f"{field} {value!r} occurs {len(places)} times on the page: " + "; ".join(places[:5]))
+
+
+def norm(text: str | None) -> str:
+    return clean_text(text).casefold()
+
+
+def class_key(node: HtmlElement) -> str:
+    """Classes without tokens that carry numbers (per-item ids) and without state words."""
+    classes = node.get("class") or ""
+    return " ".join(sorted(t for t in classes.split() if not any(c.isdigit() for c in t)))
+
+
+def _elements(node: HtmlElement):
+    stack = [node]
+    while stack:
+        el = stack.pop()
+        if not isinstance(el.tag, str) or el.tag in _SKIP_TAGS:
+            continue
+        yield el
+        stack.extend(reversed(el))
+
+
+def _kids(node: HtmlElement, tag: str, cls: str) -> list[HtmlElement]:
+    return [c for c in node if isinstance(c.tag, str) and c.tag == tag and class_key(c) == cls]
+
+
+def rel_path(record: HtmlElement, node: HtmlElement) -> tuple:
+    steps = []
+    while node is not record and node is not None:
+        parent = node.getparent()
+        if parent is None:
+            break
+        tag, cls = node.tag, class_key(node)
+        idx = next(i for i, c in enumerate(_kids(parent, tag, cls)) if c is node)
+        steps.append((tag, cls, idx))
+        node = parent
+    return tuple(reversed(steps))
+
+
+def resolve(record: HtmlElement, path) -> HtmlElement | None:
+    node = record
+    for tag, cls, idx in path:
+        kids = _kids(node, tag, cls)
+        if idx >= len(kids):
+            return None
+        node = kids[idx]
+    return node
+
+
+def describe(root: HtmlElement, node: HtmlElement) -> str:
+    """A short human-readable place of a node: its tag path and the text around it."""
+    names = []
+    for el in [node, *node.iterancestors()][:4]:
+        cls = class_key(el)
+        names.append(el.tag + (f".{cls.replace(' ', '.')}" if cls else ""))
+    return " < ".join(names) + f' "{visible_text(node)[:60]}"'
+
+
+# ---------------------------------------------------------------- value matchers
+
+
+def _title_match(node_text: str, value: str) -> tuple[str, str] | None:
+    """(prefix, suffix) of the value within the node text, or None."""
+    t, v = norm(node_text), norm(value)
+    if not t or not v:
+        return None
+    if t == v:
+        return "", ""
+    stem = _ELLIPSIS.sub("", v)
+    if _ELLIPSIS.search(v) and len(stem) >= 8 and t.startswith(stem):
+        return "", ""
+    stem_t = _ELLIPSIS.sub("", t)
+    if _ELLIPSIS.search(t) and len(stem_t) >= 8 and v.startswith(stem_t):
+        return "", ""
+    pos = t.find(v)
+    if pos >= 0 and len(v) * 2 >= len(t) or (pos >= 0 and len(v) >= 3 and len(t) <= len(v) + 40):
+        return t[:pos], t[pos + len(v):]
+    return None
+
+
+def _same_amount(a: float, b: float) -> bool:
+    return abs(a - b) <= max(1e-9, 0.005 * abs(b))
+
+
+def _numbers(text: str) -> list[float]:
+    found = []
+    for m in _NUMBER_RE.finditer(text):
+        value = parse_number(m.group())
+        if value is not None:
+            found.append(value)
+    return found
+
+
+def _price_match(node_text: str, golds: list[dict]) -> dict | None:
+    """How the node shows one of the gold prices: as money (with its index) or a bare number."""
+    money = parse_prices(node_text)
+    for gi, gold in enumerate(golds):
+        for i, m in enumerate(money):
+            if m.currency == str(gold["currency"]).upper() and _same_amount(m.amount, float(gold["amount"])):
+                return {"mode": "money", "pick": i, "gold": gi}
+    for gi, gold in enumerate(golds):
+        for i, n in enumerate(_numbers(node_text)):
+            if _same_amount(n, float(gold["amount"])):
+                return {"mode": "number", "pick": i, "gold": gi, "currency": str(gold["currency"]).upper()}
+    return None
+
+
+def _country_in(text: str) -> tuple[str | None, str]:
+    """A country code the text names, alone or after a label ("Ships from: Germany")."""
+    code = country_code(text)
+    if code:
+        return code, ""
+    if ":" in text:
+        head, tail = text.split(":", 1)
+        code = country_code(tail)
+        if code:
+            return code, head + ":"
+    return None, ""
+
+
+def _countries_in(text: str) -> tuple[list[str], str]:
+    codes = country_codes(text)
+    if codes:
+        return codes, ""
+    if ":" in text:
+        head, tail = text.split(":", 1)
+        return country_codes(tail), head + ":"
+    return [], ""
+
+
+# ---------------------------------------------------------------- locating
+
+
+@dataclass
+class Hit:
+    node: HtmlElement
+    info: dict
+    exact: bool
+    length: int
+
+
+def _deepest(hits: list[Hit]) -> list[Hit]:
+    """Keep hits with no hit below them (the value's own node, not every wrapper round it)."""
+    nodes = {id(h.node) for h in hits}
+    out = []
+    for h in hits:
+        if any(id(d) in nodes for d in h.node.iterdescendants() if d is not h.node):
+            continue
+        out.append(h)
+    return out
+
+
+def locate(scope: HtmlElement, field: str, value, texts: dict) -> list[Hit]:
+    """Every deepest node inside ``scope`` that shows ``value`` for ``field``."""
+    hits = []
+    for el in _elements(scope):
+        text = texts.get(el)
+        if text is None:
+            text = texts[el] = visible_text(el)
+        if not text or len(text) > 4000:
+            continue
+        if field in TEXT_FIELDS:
+            found = _title_match(text, value)
+            if found is not None:
+                hits.append(Hit(el, {"prefix": found[0], "suffix": found[1]}, found == ("", ""), len(text)))
+        elif field == "price":
+            if not any(c.isdigit() for c in text):
+                continue
+            found = _price_match(text, value)
+            if found:
+                hits.append(Hit(el, found, found["mode"] == "money", len(text)))
+        elif field == "ships_from":
+            if len(text) > 80:
+                continue
+            code, prefix = _country_in(text)
+            if code == str(value).upper():
+                hits.append(Hit(el, {"prefix": prefix}, not prefix, len(text)))
+        elif field == "ships_to":
+            if len(text) > 300:
+                continue
+            codes, prefix = _countries_in(text)
+            if codes and set(codes) == {str(v).upper() for v in value}:
+                hits.append(Hit(el, {"prefix": prefix}, not prefix, len(text)))
+        elif field == "dead_drop":
+            if len(text) > 80:
+                continue
+            kind, _ = places_in(text)
+            if kind == value:
+                hits.append(Hit(el, {}, True, len(text)))
+        elif field == "quantity":
+            if len(text) > 80 or not any(c.isdigit() for c in text):
+                continue
+            q = parse_quantity(text)
+            if q is not None and _same_amount(q.amount, float(value)):
+                hits.append(Hit(el, {}, True, len(text)))
+    return _deepest(hits)
+
+
+# ---------------------------------------------------------------- rules
+
+
+def _common_affix(values: list[str], prefix: bool) -> str:
+    if not values:
+        return ""
+    first = values[0]
+    if all(v == first for v in values):
+        return first
+    return ""
+
+
+def _rule_from(field: str, path: tuple, infos: list[dict]) -> dict:
+    rule: dict = {"path": [list(s) for s in path]}
+    if field in TEXT_FIELDS or field in ("ships_from", "ships_to"):
+        prefixes = [i.get("prefix", "") for i in infos]
+        rule["prefix"] = _common_affix(prefixes, True)
+        suffixes = [i.get("suffix", "") for i in infos if "suffix" in i]
+        common = _common_affix(suffixes, False)
+        if common:
+            rule["suffix"] = common
+        elif any(suffixes):
+            # varying tails ("name (123)"): cut at the delimiter they all start with
+            starts = {s.strip()[:1] for s in suffixes if s.strip()}
+            if len(starts) == 1:
+                rule["cut"] = starts.pop()
+    if field == "price":
+        modes = Counter((i["mode"], i["pick"], i.get("currency")) for i in infos)
+        mode, pick, currency = modes.most_common(1)[0][0]
+        rule.update(mode=mode, pick=pick)
+        if currency:
+            rule["currency"] = currency
+    return rule
+
+
+def _vote(field: str, per_item: list[list[tuple[tuple, Hit]]]) -> list[dict]:
+    """Rules for a field from each item's candidate (path, hit) pairs: the path most items
+    share first, then paths covering the items it missed."""
+    rules = []
+    uncovered = [i for i, c in enumerate(per_item) if c]
+    while uncovered and len(rules) < 3:
+        support: dict[tuple, list] = {}
+        for i in uncovered:
+            seen = set()
+            for path, hit in per_item[i]:
+                if path in seen:
+                    continue
+                seen.add(path)
+                support.setdefault(path, []).append((i, hit))
+        if not support:
+            break
+
+        def rank(item):
+            path, hits = item
+            return (len({i for i, _ in hits}), sum(h.exact for _, h in hits),
+                    -sum(h.length for _, h in hits) / len(hits), -len(path))
+
+        path, hits = max(support.items(), key=rank)
+        rules.append(_rule_from(field, path, [h.info for _, h in hits]))
+        covered = {i for i, _ in hits}
+        uncovered = [i for i in uncovered if i not in covered]
+    return rules
+
+
+def _text_value(node: HtmlElement, rule: dict) -> str | None:
+    text = visible_text(node)
+    prefix = rule.get("prefix") or ""
+    if prefix and text.casefold().startswith(prefix):
+        text = text[len(prefix):]
+    suffix = rule.get("suffix")
+    if suffix and text.casefold().endswith(suffix):
+        text = text[: len(text) - len(suffix)]
+    cut = rule.get("cut")
+    if cut and cut in text:
+        text = text[: text.index(cut)]
+    return clean_text(text).strip(" :|-") or None
+
+
+def apply_rule(record: HtmlElement, field: str, rule: dict):
+    node = resolve(record, rule["path"])
+    if node is None:
+        return None
+    if field == "price":
+        text = visible_text(node)
+        if rule["mode"] == "money":
+            money = parse_prices(text)
+            if not money:
+                return None
+            pick = min(rule.get("pick", 0), len(money) - 1)
+            return [money[pick]] + [m for i, m in enumerate(money) if i != pick]
+        numbers = [n for n in _numbers(text) if n > 0]
+        if not numbers:
+            return None
+        pick = min(rule.get("pick", 0), len(numbers) - 1)
+        return [Money(round(numbers[pick], 8), rule["currency"])]
+    if field == "url":
+        link = node if node.tag == "a" else next(iter(node.iterfind(".//a[@href]")), None)
+        if link is None:
+            link = next((a for a in node.iterancestors("a")), None)
+        return link.get("href") if link is not None and link.get("href") else None
+    if field == "quantity" or field == "dead_drop":
+        return visible_text(node) or None
+    value = _text_value(node, rule)
+    if value is None:
+        return None
+    if field == "ships_from":
+        return value if country_code(value) else None
+    if field == "ships_to":
+        return value if country_codes(value) else None
+    return value
+
+
+def apply_field(record: HtmlElement, field: str, rules: list[dict]):
+    for rule in rules:
+        value = apply_rule(record, field, rule)
+        if value:
+            return value
+    return None
+
+
+# ---------------------------------------------------------------- records
+
+
+def _ancestors_to(node: HtmlElement, stop: HtmlElement | None = None) -> list[HtmlElement]:
+    chain = [node]
+    for a in node.iterancestors():
+        chain.append(a)
+        if a is stop:
+            break
+    return chain
+
+
+def _record_of(title_node: HtmlElement, others: list[HtmlElement]) -> HtmlElement:
+    """The highest ancestor of an item's title that holds no other item's title."""
+    other_ids = set()
+    for o in others:
+        other_ids.update(id(a) for a in _ancestors_to(o))
+    record = title_node
+    for a in title_node.iterancestors():
+        if id(a) in other_ids or a.tag in ("body", "html"):
+            break
+        record = a
+    return record
+
+
+def _single_record(title_node: HtmlElement) -> HtmlElement:
+    """With one item labelled: climb until the element has look-alike siblings."""
+    node = title_node
+    for a in [title_node, *title_node.iterancestors()]:
+        parent = a.getparent()
+        if parent is None or a.tag in ("body", "html"):
+            break
+        if len(_kids(parent, a.tag, class_key(a))) >= 2:
+            return a
+        node = a
+    return node
+
+
+def sig_path(node: HtmlElement) -> list[list[str]]:
+    chain = [node, *node.iterancestors()]
+    return [[el.tag, class_key(el)] for el in reversed(chain)]
+
+
+def select_records(root: HtmlElement, selector: dict) -> list[HtmlElement]:
+    """Elements whose last ``depth`` ancestors (and themselves) carry the learned tags and classes."""
+    suffix = [tuple(s) for s in selector["suffix"]]
+    tag, cls = suffix[-1]
+    out = []
+    for el in root.iter(tag):
+        if class_key(el) != cls:
+            continue
+        node, ok = el, True
+        for stag, scls in reversed(suffix[:-1]):
+            node = node.getparent()
+            if node is None or node.tag != stag or class_key(node) != scls:
+                ok = False
+                break
+        if ok:
+            out.append(el)
+    # nested matches (a record inside a record) keep the outer one
+    ids = {id(e) for e in out}
+    return [e for e in out if not any(id(a) in ids for a in e.iterancestors())]
+
+
+def fingerprint(root: HtmlElement) -> set[str]:
+    prints = set()
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tag not in _SKIP_TAGS:
+            parent = el.getparent()
+            prints.add(f"{parent.tag if parent is not None else ''}>{el.tag}.{class_key(el)}")
+    return prints
+
+
+def similarity(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+# ---------------------------------------------------------------- learning
+
+
+def _body(doc: Document) -> HtmlElement:
+    body = doc.tree.find("body")
+    return body if body is not None else doc.tree
+
+
+def _field_values(item: dict) -> dict:
+    values = {}
+    for field in ("title", "vendor", "city", "district", "category"):
+        if item.get(field):
+            values[field] = str(item[field])
+    if item.get("prices"):
+        values["price"] = list(item["prices"])
+    elif item.get("price") is not None and item.get("currency"):
+        values["price"] = [{"amount": item["price"], "currency": item["currency"]}]
+    if item.get("ships_from"):
+        values["ships_from"] = item["ships_from"]
+    if item.get("ships_to"):
+        values["ships_to"] = list(item["ships_to"]) if isinstance(item["ships_to"], list) else [item["ships_to"]]
+    if item.get("dead_drop"):
+        values["dead_drop"] = item["dead_drop"]
+    if item.get("quantity") is not None:
+        try:
+            values["quantity"] = float(item["quantity"])
+        except (TypeError, ValueError):
+            pass
+    return values
+
+
+def _title_hits(scope: HtmlElement, title: str, texts: dict) -> list[Hit]:
+    hits = locate(scope, "title", title, texts)
+    exact = [h for h in hits if h.exact]
+    return exact or hits
+
+
+def _prefer_title(hits: list[Hit]) -> Hit:
+    def rank(h: Hit):
+        heading = h.node.tag in ("h1", "h2", "h3", "h4", "h5", "h6") or any(
+            a.tag in ("h1", "h2", "h3", "h4") for a in h.node.iterancestors())
+        named = bool(re.search(r"title|name|product|item", (h.node.get("class") or "") + (h.node.get("id") or ""), re.I))
+        return (h.exact, heading, named, -h.length)
+    return max(hits, key=rank)
+
+
+def learn_page(doc: Document, labels: dict, source: str = "") -> dict:
+    """One layout (a page type's record and field rules) from one labelled page.
+
+    Raises LabelError naming the value when a labelled value is not on the page.
+    """
+    page_type = labels.get("page_type")
+    items = [i for i in labels.get("listings") or [] if isinstance(i, dict) and i.get("title")]
+    body = _body(doc)
+    texts: dict = {}
+    layout: dict = {"page_type": page_type, "fingerprint": sorted(fingerprint(body)), "source": source}
+    vendor = labels.get("vendor") or {}
+    if isinstance(vendor, dict) and vendor.get("name"):
+        hits = locate(body, "vendor", str(vendor["name"]), texts)
+        if not hits:
+            raise LabelError(f"vendor name {vendor['name']!r} is not on the page {source}".strip())
+        best = _prefer_title(hits)
+        layout["profile"] = {"name": [_rule_from("vendor", rel_path(body, best.node), [best.info])]}
+    if not items:
+        if page_type in LIST_TYPES or page_type == "listing":
+            layout["empty"] = True
+        return layout
+
+    title_hits = []
+    for item in items:
+        hits = _title_hits(body, item["title"], texts)
+        if not hits:
+            raise LabelError(f"title {item['title']!r} is not on the page {source}".strip())
+        title_hits.append(hits)
+
+    if page_type == "listing" and len(items) == 1:
+        records = [body]
+        layout["record"] = None
+        chosen_titles = [_prefer_title(title_hits[0])]
+    else:
+        # one title node per item: the candidate whose shape most items share
+        shapes = Counter()
+        for hits in title_hits:
+            shapes.update({tuple(map(tuple, sig_path(h.node)[-4:])) for h in hits})
+        chosen_titles = []
+        for hits in title_hits:
+            chosen_titles.append(max(hits, key=lambda h: (shapes[tuple(map(tuple, sig_path(h.node)[-4:]))],
+                                                          h.exact, -h.length)))
+        nodes = [h.node for h in chosen_titles]
+        if len(nodes) >= 2:
+            records = [_record_of(n, nodes[:i] + nodes[i + 1:]) for i, n in enumerate(nodes)]
+        else:
+            records = [_single_record(nodes[0])]
+        layout["record"] = _record_selector(body, records, labels.get("complete", False))
+
+    rules: dict[str, list[dict]] = {}
+    fields = ("title", "vendor", "price", "ships_from", "ships_to", "city", "district", "dead_drop", "quantity",
+              "category")
+    for field in fields:
+        per_item = []
+        any_value = False
+        for item, record, title_hit in zip(items, records, chosen_titles):
+            values = _field_values(item)
+            if field not in values:
+                per_item.append([])
+                continue
+            any_value = True
+            if field == "title":
+                hits = [title_hit] if record is body else _title_hits(record, item["title"], texts)
+            else:
+                hits = locate(record, field, values[field], texts)
+            per_item.append([(rel_path(record, h.node), h) for h in hits])
+        if not any_value:
+            continue
+        found = _vote(field, per_item)
+        if found:
+            rules[field] = found
+        elif field in ("title",):
+            raise LabelError(f"{field} values are not on the page {source}".strip())
+    # the item's own link: from the title node
+    if "title" in rules:
+        rules["url"] = [{"path": rules["title"][0]["path"]}]
+    layout["fields"] = rules
+    layout["counts"] = {"items": len(items)}
+    return layout
+
+
+def _record_selector(body: HtmlElement, records: list[HtmlElement], complete: bool) -> dict:
+    """The shortest tag/class suffix that selects every labelled record and, on a complete page,
+    as few others as it can."""
+    paths = Counter(tuple(map(tuple, sig_path(r))) for r in records)
+    best_path = list(paths.most_common(1)[0][0])
+    wanted = {id(r) for r in records}
+    best = None
+    for depth in range(1, len(best_path) + 1):
+        selector = {"suffix": [list(s) for s in best_path[-depth:]]}
+        chosen = select_records(body, selector)
+        ids = {id(c) for c in chosen}
+        hit = len(wanted & ids)
+        extra = len(ids - wanted)
+        score = (hit, -extra if complete else 0, -depth)
+        if best is None or score > best[0]:
+            best = (score, selector)
+        if hit == len(wanted) and extra == 0:
+            break
+    return best[1]
+
+
+def learn(examples: list[tuple[Document, dict, str]]) -> dict:
+    """A market's layouts from its labelled example pages: one per page type and example."""
+    layouts = [learn_page(doc, labels, source) for doc, labels, source in examples]
+    return {"format": FORMAT_VERSION, "layouts": layouts}
