@@ -36,12 +36,18 @@ class LearnedPage(MarketPage):
         if not rules:
             return []
         out = []
+        page_rules = self.layout.get("page_fields") or {}
+        body = self.doc.tree.find("body")
+        shared = {field: apply_field(body if body is not None else self.doc.tree, field, found)
+                  for field, found in page_rules.items()}
         for record in self.records:
             title = apply_field(record, "title", rules["title"])
             if not title:
                 continue
             href = apply_field(record, "url", rules["url"]) if "url" in rules else None
-            get = lambda field: apply_field(record, field, rules[field]) if field in rules else None  # noqa: E731
+            def get(field, record=record):
+                return apply_field(record, field, rules[field]) if field in rules else shared.get(field)
+
             prices = list(get("price") or [])
             out.append(RawListing(
                 title=title,

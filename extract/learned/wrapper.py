@@ -63,14 +63,40 @@ def _elements(node: HtmlElement):
         stack.extend(reversed(el))
 
 
+# Saved pages differ in whether the markup spelled out the tbody a browser adds: it is skipped in paths.
+_TRANSPARENT = frozenset({"tbody", "thead", "tfoot"})
+
+
+def children(node: HtmlElement) -> list[HtmlElement]:
+    out = []
+    for c in node:
+        if not isinstance(c.tag, str):
+            continue
+        if c.tag in _TRANSPARENT:
+            out.extend(g for g in c if isinstance(g.tag, str))
+        else:
+            out.append(c)
+    return out
+
+
+def parent_of(node: HtmlElement) -> HtmlElement | None:
+    parent = node.getparent()
+    if parent is not None and parent.tag in _TRANSPARENT:
+        parent = parent.getparent()
+    return parent
+
+
 def _kids(node: HtmlElement, tag: str, cls: str) -> list[HtmlElement]:
-    return [c for c in node if isinstance(c.tag, str) and c.tag == tag and class_key(c) == cls]
+    return [c for c in children(node) if c.tag == tag and class_key(c) == cls]
 
 
 def rel_path(record: HtmlElement, node: HtmlElement) -> tuple:
     steps = []
     while node is not record and node is not None:
-        parent = node.getparent()
+        if node.tag in _TRANSPARENT:
+            node = node.getparent()
+            continue
+        parent = parent_of(node)
         if parent is None:
             break
         tag, cls = node.tag, class_key(node)
@@ -80,12 +106,21 @@ def rel_path(record: HtmlElement, node: HtmlElement) -> tuple:
     return tuple(reversed(steps))
 
 
+def _near_kids(node: HtmlElement, tag: str, cls: str) -> list[HtmlElement]:
+    """Children of the tag whose classes share a token with ``cls`` (rows styled odd/even,
+    "gridrow"/"gridalt"), or all of the tag when it had no class."""
+    tokens = set(cls.split())
+    return [c for c in children(node) if c.tag == tag and (not tokens or tokens & set(class_key(c).split()))]
+
+
 def resolve(record: HtmlElement, path) -> HtmlElement | None:
     node = record
     for tag, cls, idx in path:
         kids = _kids(node, tag, cls)
         if idx >= len(kids):
-            return None
+            kids = _near_kids(node, tag, cls)
+            if idx >= len(kids):
+                return None
         node = kids[idx]
     return node
 
@@ -148,27 +183,38 @@ def _price_match(node_text: str, golds: list[dict]) -> dict | None:
     return None
 
 
-def _country_in(text: str) -> tuple[str | None, str]:
-    """A country code the text names, alone or after a label ("Ships from: Germany")."""
-    code = country_code(text)
-    if code:
-        return code, ""
+_ROUTE = re.compile(r"\s*(?:→|->|⇒|»|➜|➔|=>|\bto\b|\|)\s*")
+
+
+def _parts(text: str) -> list[tuple[dict, str]]:
+    """Ways to read a place out of a node's text: whole, after a label, or one side of a route."""
+    out = [({}, text)]
     if ":" in text:
         head, tail = text.split(":", 1)
-        code = country_code(tail)
+        out.append(({"prefix": norm(head) + ":"}, tail))
+    for base_info, base in list(out):
+        pieces = _ROUTE.split(base)
+        if len(pieces) >= 2:
+            for i, piece in enumerate(pieces):
+                out.append(({**base_info, "split": True, "part": i}, piece))
+    return out
+
+
+def _country_in(text: str) -> tuple[str | None, dict]:
+    """A country code the text names, alone, after a label ("Ships from: Germany") or in a route."""
+    for info, part in _parts(text):
+        code = country_code(part)
         if code:
-            return code, head + ":"
-    return None, ""
+            return code, info
+    return None, {}
 
 
-def _countries_in(text: str) -> tuple[list[str], str]:
-    codes = country_codes(text)
-    if codes:
-        return codes, ""
-    if ":" in text:
-        head, tail = text.split(":", 1)
-        return country_codes(tail), head + ":"
-    return [], ""
+def _countries_in(text: str, wanted: set[str]) -> tuple[list[str], dict]:
+    for info, part in _parts(text):
+        codes = country_codes(part)
+        if codes and set(codes) == wanted:
+            return codes, info
+    return [], {}
 
 
 # ---------------------------------------------------------------- locating
@@ -215,15 +261,15 @@ def locate(scope: HtmlElement, field: str, value, texts: dict) -> list[Hit]:
         elif field == "ships_from":
             if len(text) > 80:
                 continue
-            code, prefix = _country_in(text)
+            code, info = _country_in(text)
             if code == str(value).upper():
-                hits.append(Hit(el, {"prefix": prefix}, not prefix, len(text)))
+                hits.append(Hit(el, info, not info, len(text)))
         elif field == "ships_to":
             if len(text) > 300:
                 continue
-            codes, prefix = _countries_in(text)
-            if codes and set(codes) == {str(v).upper() for v in value}:
-                hits.append(Hit(el, {"prefix": prefix}, not prefix, len(text)))
+            codes, info = _countries_in(text, {str(v).upper() for v in value})
+            if codes:
+                hits.append(Hit(el, info, not info, len(text)))
         elif field == "dead_drop":
             if len(text) > 80:
                 continue
@@ -253,7 +299,13 @@ def _common_affix(values: list[str], prefix: bool) -> str:
 
 def _rule_from(field: str, path: tuple, infos: list[dict]) -> dict:
     rule: dict = {"path": [list(s) for s in path]}
-    if field in TEXT_FIELDS or field in ("ships_from", "ships_to"):
+    if field in ("ships_from", "ships_to"):
+        splits = Counter((i.get("prefix", ""), i.get("part")) for i in infos)
+        (prefix, part), _ = splits.most_common(1)[0]
+        rule["prefix"] = prefix
+        if part is not None:
+            rule["part"] = part
+    elif field in TEXT_FIELDS:
         prefixes = [i.get("prefix", "") for i in infos]
         rule["prefix"] = _common_affix(prefixes, True)
         suffixes = [i.get("suffix", "") for i in infos if "suffix" in i]
@@ -308,6 +360,11 @@ def _text_value(node: HtmlElement, rule: dict) -> str | None:
     prefix = rule.get("prefix") or ""
     if prefix and text.casefold().startswith(prefix):
         text = text[len(prefix):]
+    elif prefix.endswith(":") and ":" in text:
+        text = text.split(":", 1)[1]
+    if rule.get("part") is not None:
+        pieces = _ROUTE.split(text)
+        text = pieces[rule["part"]] if len(pieces) > rule["part"] else ""
     suffix = rule.get("suffix")
     if suffix and text.casefold().endswith(suffix):
         text = text[: len(text) - len(suffix)]
@@ -384,21 +441,46 @@ def _record_of(title_node: HtmlElement, others: list[HtmlElement]) -> HtmlElemen
     return record
 
 
-def _single_record(title_node: HtmlElement) -> HtmlElement:
-    """With one item labelled: climb until the element has look-alike siblings."""
-    node = title_node
+def _tokens(node: HtmlElement) -> set[str]:
+    return set(class_key(node).split())
+
+
+def alike(a: HtmlElement, b: HtmlElement) -> bool:
+    """Same tag and mostly the same classes (items carry per-item tokens: "outofstock", "cat-gifts")."""
+    if a.tag != b.tag:
+        return False
+    ta, tb = _tokens(a), _tokens(b)
+    return ta == tb or len(ta & tb) * 2 >= len(ta | tb)
+
+
+def _alike_siblings(node: HtmlElement) -> list[HtmlElement]:
+    parent = parent_of(node)
+    if parent is None:
+        return []
+    return [c for c in children(parent) if c is not node and alike(c, node)]
+
+
+def _single_record(title_node: HtmlElement, item: dict, texts: dict) -> HtmlElement:
+    """With one item labelled: the lowest ancestor of its title that shows its other labelled
+    values, then up to the first element with look-alike siblings (the next item's box)."""
+    values = {f: v for f, v in _field_values(item).items() if f in ("price", "vendor")}
+    cover = title_node
     for a in [title_node, *title_node.iterancestors()]:
-        parent = a.getparent()
-        if parent is None or a.tag in ("body", "html"):
+        if a.tag in ("body", "html") or parent_of(a) is None:
             break
-        if len(_kids(parent, a.tag, class_key(a))) >= 2:
+        cover = a
+        if all(locate(a, f, v, texts) for f, v in values.items()):
+            break
+    for a in [cover, *cover.iterancestors()]:
+        if a.tag in ("body", "html") or parent_of(a) is None:
+            break
+        if a.tag not in _TRANSPARENT and _alike_siblings(a):
             return a
-        node = a
-    return node
+    return cover
 
 
 def sig_path(node: HtmlElement) -> list[list[str]]:
-    chain = [node, *node.iterancestors()]
+    chain = [el for el in [node, *node.iterancestors()] if el.tag not in _TRANSPARENT]
     return [[el.tag, class_key(el)] for el in reversed(chain)]
 
 
@@ -406,13 +488,14 @@ def select_records(root: HtmlElement, selector: dict) -> list[HtmlElement]:
     """Elements whose last ``depth`` ancestors (and themselves) carry the learned tags and classes."""
     suffix = [tuple(s) for s in selector["suffix"]]
     tag, cls = suffix[-1]
+    core = set(selector["core"].split()) if "core" in selector else None
     out = []
     for el in root.iter(tag):
-        if class_key(el) != cls:
+        if (class_key(el) != cls) if core is None else not core <= _tokens(el):
             continue
         node, ok = el, True
         for stag, scls in reversed(suffix[:-1]):
-            node = node.getparent()
+            node = parent_of(node)
             if node is None or node.tag != stag or class_key(node) != scls:
                 ok = False
                 break
@@ -426,8 +509,8 @@ def select_records(root: HtmlElement, selector: dict) -> list[HtmlElement]:
 def fingerprint(root: HtmlElement) -> set[str]:
     prints = set()
     for el in root.iter():
-        if isinstance(el.tag, str) and el.tag not in _SKIP_TAGS:
-            parent = el.getparent()
+        if isinstance(el.tag, str) and el.tag not in _SKIP_TAGS and el.tag not in _TRANSPARENT:
+            parent = parent_of(el)
             prints.add(f"{parent.tag if parent is not None else ''}>{el.tag}.{class_key(el)}")
     return prints
 
@@ -528,7 +611,7 @@ def learn_page(doc: Document, labels: dict, source: str = "") -> dict:
         if len(nodes) >= 2:
             records = [_record_of(n, nodes[:i] + nodes[i + 1:]) for i, n in enumerate(nodes)]
         else:
-            records = [_single_record(nodes[0])]
+            records = [_single_record(nodes[0], items[0], texts)]
         layout["record"] = _record_selector(body, records, labels.get("complete", False))
 
     rules: dict[str, list[dict]] = {}
@@ -555,6 +638,13 @@ def learn_page(doc: Document, labels: dict, source: str = "") -> dict:
             rules[field] = found
         elif field in ("title",):
             raise LabelError(f"{field} values are not on the page {source}".strip())
+        elif layout["record"] is not None:
+            shared = _shared_value(items, field)
+            hits = locate(body, field, shared, texts) if shared is not None else []
+            if hits:
+                best = _prefer_title(hits)
+                layout.setdefault("page_fields", {})[field] = [
+                    _rule_from(field, rel_path(body, best.node), [best.info])]
     # the item's own link: from the title node
     if "title" in rules:
         rules["url"] = [{"path": rules["title"][0]["path"]}]
@@ -563,20 +653,36 @@ def learn_page(doc: Document, labels: dict, source: str = "") -> dict:
     return layout
 
 
+def _shared_value(items: list[dict], field: str):
+    """The value every labelled item that shows the field has in common (the shop's name on a
+    vendor page, the city of a city page), or None."""
+    values = [_field_values(item).get(field) for item in items]
+    values = [v for v in values if v is not None]
+    if not values or any(v != values[0] for v in values):
+        return None
+    return values[0]
+
+
 def _record_selector(body: HtmlElement, records: list[HtmlElement], complete: bool) -> dict:
     """The shortest tag/class suffix that selects every labelled record and, on a complete page,
     as few others as it can."""
-    paths = Counter(tuple(map(tuple, sig_path(r))) for r in records)
+    paths = Counter(tuple(map(tuple, sig_path(r)[:-1])) for r in records)
     best_path = list(paths.most_common(1)[0][0])
+    core = set.intersection(*[_tokens(r) for r in records])
+    for r in records:
+        for sibling in _alike_siblings(r):
+            core &= _tokens(sibling)
+    tag = Counter(r.tag for r in records).most_common(1)[0][0]
+    best_path.append((tag, " ".join(sorted(core))))
     wanted = {id(r) for r in records}
     best = None
     for depth in range(1, len(best_path) + 1):
-        selector = {"suffix": [list(s) for s in best_path[-depth:]]}
+        selector = {"suffix": [list(s) for s in best_path[-depth:]], "core": " ".join(sorted(core))}
         chosen = select_records(body, selector)
         ids = {id(c) for c in chosen}
         hit = len(wanted & ids)
         extra = len(ids - wanted)
-        score = (hit, -extra if complete else 0, -depth)
+        score = (hit, -extra, -depth)
         if best is None or score > best[0]:
             best = (score, selector)
         if hit == len(wanted) and extra == 0:
