@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 
 from extract.document import Document, parse
 from extract.learned.wrapper import (
-    FORMAT_VERSION, LabelError, apply_field, fingerprint, learn, select_records, similarity,
+    FORMAT_VERSION, LabelError, apply_field, fingerprint, is_item, learn, select_records, similarity,
 )
 from extract.markets.base import MarketPage
 from extract.model import RawListing
@@ -28,32 +28,34 @@ class LearnedPage(MarketPage):
     def __init__(self, doc: Document, url: str | None, layout: dict, records: list):
         super().__init__(doc, url)
         self.layout = layout
-        self.records = records
+        self.records = records  # (group, record element) in page order
         self.page_type = layout["page_type"]
 
     def listings(self) -> list[RawListing]:
-        rules = self.layout.get("fields") or {}
-        if not rules:
-            return []
-        out = []
-        page_rules = self.layout.get("page_fields") or {}
         body = self.doc.tree.find("body")
-        shared = {field: apply_field(body if body is not None else self.doc.tree, field, found)
-                  for field, found in page_rules.items()}
-        for record in self.records:
+        body = body if body is not None else self.doc.tree
+        shared_cache: dict[int, dict] = {}
+        out = []
+        for group, record in self.records:
+            rules = group["fields"]
+            key = id(group)
+            if key not in shared_cache:
+                shared_cache[key] = {field: apply_field(body, field, found)
+                                     for field, found in (group.get("page_fields") or {}).items()}
+            shared = shared_cache[key]
             title = apply_field(record, "title", rules["title"])
             if not title:
                 continue
-            href = apply_field(record, "url", rules["url"]) if "url" in rules else None
-            def get(field, record=record):
+
+            def get(field, record=record, rules=rules, shared=shared):
                 return apply_field(record, field, rules[field]) if field in rules else shared.get(field)
 
-            prices = list(get("price") or [])
+            href = get("url")
             out.append(RawListing(
                 title=title,
                 url=urljoin(self.url, href) if href and self.url else href,
                 vendor=get("vendor"),
-                prices=prices,
+                prices=list(get("price") or []),
                 quantity_text=get("quantity"),
                 ships_from=get("ships_from"),
                 ships_to=get("ships_to"),
@@ -99,19 +101,25 @@ class LearnedMarket:
 
     @staticmethod
     def _records(layout: dict, body) -> list | None:
-        rules = layout.get("fields") or {}
-        if layout.get("profile") and not rules:
-            return [] if apply_field(body, "vendor", layout["profile"]["name"]) else None
-        if layout.get("empty"):
-            return []
-        if "title" not in rules:
+        groups = layout.get("groups") or []
+        if not groups:
+            if layout.get("profile") and apply_field(body, "vendor", layout["profile"]["name"]):
+                return []
+            return [] if layout.get("empty") else None
+        found = []
+        for group in groups:
+            rules = group["fields"]
+            if "title" not in rules:
+                continue
+            selector = group.get("record")
+            records = [body] if selector is None else select_records(body, selector)
+            found.extend((group, r) for r in records if is_item(r, group))
+        if not found:
             return None
-        selector = layout.get("record")
-        records = [body] if selector is None else select_records(body, selector)
-        with_title = [r for r in records if apply_field(r, "title", rules["title"])]
-        if not with_title:
-            return None
-        return with_title
+        if len(groups) > 1:
+            order = {id(el): i for i, el in enumerate(body.iter())}
+            found.sort(key=lambda pair: order.get(id(pair[1]), 0))
+        return found
 
     def page_for(self, doc: Document, url: str | None = None) -> LearnedPage | None:
         found = self.match(doc)

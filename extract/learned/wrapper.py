@@ -193,6 +193,8 @@ def _parts(text: str) -> list[tuple[dict, str]]:
         head, tail = text.split(":", 1)
         out.append(({"prefix": norm(head) + ":"}, tail))
     for base_info, base in list(out):
+        if len(base) > 60:
+            continue
         pieces = _ROUTE.split(base)
         if len(pieces) >= 2:
             for i, piece in enumerate(pieces):
@@ -336,7 +338,7 @@ def _vote(field: str, per_item: list[list[tuple[tuple, Hit]]]) -> list[dict]:
         for i in uncovered:
             seen = set()
             for path, hit in per_item[i]:
-                if path in seen:
+                if path in seen or (rules and not path):
                     continue
                 seen.add(path)
                 support.setdefault(path, []).append((i, hit))
@@ -349,6 +351,11 @@ def _vote(field: str, per_item: list[list[tuple[tuple, Hit]]]) -> list[dict]:
                     -sum(h.length for _, h in hits) / len(hits), -len(path))
 
         path, hits = max(support.items(), key=rank)
+        count = len({i for i, _ in hits})
+        labelled = sum(1 for c in per_item if c)
+        # a place a value merely happens to occur on one item of many is a coincidence, not a rule
+        if labelled >= 3 and (count * 3 < labelled if not rules else count < 2):
+            break
         rules.append(_rule_from(field, path, [h.info for _, h in hits]))
         covered = {i for i, _ in hits}
         uncovered = [i for i in uncovered if i not in covered]
@@ -406,6 +413,16 @@ def apply_rule(record: HtmlElement, field: str, rule: dict):
     if field == "ships_to":
         return value if country_codes(value) else None
     return value
+
+
+def is_item(record: HtmlElement, group: dict) -> bool:
+    """The record yields a title and at least half of the fields every labelled item showed."""
+    rules = group["fields"]
+    if not apply_field(record, "title", rules["title"]):
+        return False
+    required = group.get("required") or []
+    shown = sum(1 for f in required if apply_field(record, f, rules[f]))
+    return shown * 2 >= len(required)
 
 
 def apply_field(record: HtmlElement, field: str, rules: list[dict]):
@@ -595,29 +612,57 @@ def learn_page(doc: Document, labels: dict, source: str = "") -> dict:
         title_hits.append(hits)
 
     if page_type == "listing" and len(items) == 1:
-        records = [body]
-        layout["record"] = None
-        chosen_titles = [_prefer_title(title_hits[0])]
+        groups = [([0], [body], [_prefer_title(title_hits[0])], None)]
     else:
         # one title node per item: the candidate whose shape most items share
         shapes = Counter()
         for hits in title_hits:
-            shapes.update({tuple(map(tuple, sig_path(h.node)[-4:])) for h in hits})
-        chosen_titles = []
+            shapes.update({_shape_key(h.node) for h in hits})
+        chosen, taken = [], set()
         for hits in title_hits:
-            chosen_titles.append(max(hits, key=lambda h: (shapes[tuple(map(tuple, sig_path(h.node)[-4:]))],
-                                                          h.exact, -h.length)))
-        nodes = [h.node for h in chosen_titles]
-        if len(nodes) >= 2:
-            records = [_record_of(n, nodes[:i] + nodes[i + 1:]) for i, n in enumerate(nodes)]
-        else:
-            records = [_single_record(nodes[0], items[0], texts)]
-        layout["record"] = _record_selector(body, records, labels.get("complete", False))
+            # items with the same title (a vendor listing one offer twice) take different nodes
+            free = [h for h in hits if id(h.node) not in taken] or hits
+            best = max(free, key=lambda h: (shapes[_shape_key(h.node)], h.exact, -h.length))
+            taken.add(id(best.node))
+            chosen.append(best)
+        # items whose titles are built alike form a group (a list; a carousel of offers inside a card)
+        by_shape: dict[tuple, list[int]] = {}
+        for i, hit in enumerate(chosen):
+            by_shape.setdefault(_shape_key(hit.node), []).append(i)
+        groups = []
+        for members in by_shape.values():
+            nodes = [chosen[i].node for i in members]
+            if len(nodes) >= 2:
+                records = [_record_of(n, nodes[:k] + nodes[k + 1:]) for k, n in enumerate(nodes)]
+            else:
+                records = [_single_record(nodes[0], items[members[0]], texts)]
+            groups.append((members, records, [chosen[i] for i in members],
+                           _record_selector(body, records, labels.get("complete", False))))
+    layout["groups"] = []
+    for members, records, chosen_titles, selector in groups:
+        group_items = [items[i] for i in members]
+        rules, page_fields = _learn_fields(group_items, records, chosen_titles, body, texts, source,
+                                           selector is not None)
+        # fields every labelled record shows: a selected box showing too few of them is no item
+        # (a header row, a view switch), while a sold-out item missing its price still is one
+        required = [f for f in rules if f not in ("title", "quantity", "category") and all(apply_field(r, f, rules[f]) for r in records)]
+        layout["groups"].append({"record": selector, "fields": rules, "page_fields": page_fields,
+                                 "required": required if selector is not None else [], "items": len(members)})
+    layout["counts"] = {"items": len(items)}
+    return layout
 
+
+def _shape_key(node: HtmlElement) -> tuple:
+    return tuple(map(tuple, sig_path(node)[-3:]))
+
+
+FIELDS = ("title", "vendor", "price", "ships_from", "ships_to", "city", "district", "dead_drop", "quantity", "category")
+
+
+def _learn_fields(items, records, chosen_titles, body, texts, source, in_records: bool) -> tuple[dict, dict]:
     rules: dict[str, list[dict]] = {}
-    fields = ("title", "vendor", "price", "ships_from", "ships_to", "city", "district", "dead_drop", "quantity",
-              "category")
-    for field in fields:
+    page_fields: dict[str, list[dict]] = {}
+    for field in FIELDS:
         per_item = []
         any_value = False
         for item, record, title_hit in zip(items, records, chosen_titles):
@@ -636,21 +681,18 @@ def learn_page(doc: Document, labels: dict, source: str = "") -> dict:
         found = _vote(field, per_item)
         if found:
             rules[field] = found
-        elif field in ("title",):
-            raise LabelError(f"{field} values are not on the page {source}".strip())
-        elif layout["record"] is not None:
+        elif field == "title":
+            raise LabelError(f"titles are not on the page {source}".strip())
+        elif in_records:
             shared = _shared_value(items, field)
             hits = locate(body, field, shared, texts) if shared is not None else []
             if hits:
                 best = _prefer_title(hits)
-                layout.setdefault("page_fields", {})[field] = [
-                    _rule_from(field, rel_path(body, best.node), [best.info])]
+                page_fields[field] = [_rule_from(field, rel_path(body, best.node), [best.info])]
     # the item's own link: from the title node
     if "title" in rules:
         rules["url"] = [{"path": rules["title"][0]["path"]}]
-    layout["fields"] = rules
-    layout["counts"] = {"items": len(items)}
-    return layout
+    return rules, page_fields
 
 
 def _shared_value(items: list[dict], field: str):
