@@ -258,6 +258,19 @@ def locate(scope: HtmlElement, field: str, value, texts: dict) -> list[Hit]:
             if not any(c.isdigit() for c in text):
                 continue
             found = _price_match(text, value)
+            if found and found["mode"] == "number":
+                # "<span>€</span><b>29.00</b>": the currency sits beside the number; read both
+                for up in list(el.iterancestors())[:2]:
+                    up_text = texts.get(up)
+                    if up_text is None:
+                        up_text = texts[up] = visible_text(up)
+                    if len(up_text) > 200:
+                        break
+                    wider = _price_match(up_text, value)
+                    if wider and wider["mode"] == "money":
+                        hits.append(Hit(up, wider, True, len(up_text)))
+                        found = None
+                        break
             if found:
                 hits.append(Hit(el, found, found["mode"] == "money", len(text)))
         elif field == "ships_from":
@@ -347,7 +360,8 @@ def _vote(field: str, per_item: list[list[tuple[tuple, Hit]]]) -> list[dict]:
 
         def rank(item):
             path, hits = item
-            return (len({i for i, _ in hits}), sum(h.exact for _, h in hits),
+            return (len({i for i, _ in hits}), sum(_label_fits(field, h.node) for _, h in hits),
+                    sum(h.exact for _, h in hits),
                     -sum(h.length for _, h in hits) / len(hits), -len(path))
 
         path, hits = max(support.items(), key=rank)
@@ -360,6 +374,37 @@ def _vote(field: str, per_item: list[list[tuple[tuple, Hit]]]) -> list[dict]:
         covered = {i for i, _ in hits}
         uncovered = [i for i in uncovered if i not in covered]
     return rules
+
+
+_FIELD_LABELS = {
+    "ships_from": re.compile(r"from|origin|отправ|откуда", re.I),
+    "ships_to": re.compile(r"\bto\b|destination|куда|доставка", re.I),
+    "vendor": re.compile(r"vendor|seller|sold by|shop|store|продав|магазин", re.I),
+    "city": re.compile(r"city|город", re.I),
+    "district": re.compile(r"district|район", re.I),
+    "price": re.compile(r"price|цена|стоимость", re.I),
+}
+
+
+def _label_fits(field: str, node: HtmlElement) -> bool:
+    """The words just before the value name the field ("Ships from:", "Продавец"): a prior that
+    decides between places showing the same value (ships from WW and ships to WW)."""
+    label = _FIELD_LABELS.get(field)
+    if label is None:
+        return False
+    before = []
+    for el in [node, *list(node.iterancestors())[:2]]:
+        sibling = el.getprevious()
+        if sibling is not None and isinstance(sibling.tag, str):
+            before.append(visible_text(sibling)[-40:] + " " + (sibling.tail or ""))
+        parent = el.getparent()
+        if parent is not None and parent.text:
+            before.append(parent.text)
+        if el.text:
+            before.append(el.text[:40])
+        if any(label.search(b) for b in before):
+            return True
+    return False
 
 
 def _text_value(node: HtmlElement, rule: dict) -> str | None:
