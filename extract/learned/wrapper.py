@@ -327,7 +327,9 @@ def _rule_from(field: str, path: tuple, infos: list[dict]) -> dict:
         common = _common_affix(suffixes, False)
         if common:
             rule["suffix"] = common
-        elif any(suffixes):
+        if common and common.strip()[:1] in "([{|-–—,/•·":
+            rule["cut"] = common.strip()[:1]  # "name (100%)" on the example, "name (98%)" elsewhere
+        elif not common and any(suffixes):
             # varying tails ("name (123)"): cut at the delimiter they all start with
             starts = {s.strip()[:1] for s in suffixes if s.strip()}
             if len(starts) == 1:
@@ -402,6 +404,8 @@ def _label_fits(field: str, node: HtmlElement) -> bool:
             before.append(parent.text)
         if el.text:
             before.append(el.text[:40])
+        if el is node:
+            before.append(visible_text(node)[:40])
         if any(label.search(b) for b in before):
             return True
     return False
