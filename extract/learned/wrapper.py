@@ -137,9 +137,9 @@ def describe(root: HtmlElement, node: HtmlElement) -> str:
 # ---------------------------------------------------------------- value matchers
 
 
-def _title_match(node_text: str, value: str) -> tuple[str, str] | None:
+def _title_match(node_text: str, value: str, normed: str | None = None) -> tuple[str, str] | None:
     """(prefix, suffix) of the value within the node text, or None."""
-    t, v = norm(node_text), norm(value)
+    t, v = (normed if normed is not None else norm(node_text)), norm(value)
     if not t or not v:
         return None
     if t == v:
@@ -244,6 +244,8 @@ def _deepest(hits: list[Hit]) -> list[Hit]:
 def locate(scope: HtmlElement, field: str, value, texts: dict) -> list[Hit]:
     """Every deepest node inside ``scope`` that shows ``value`` for ``field``."""
     hits = []
+    normed_texts = texts.setdefault("normed", {})
+    value_stem = _ELLIPSIS.sub("", norm(value))[:40] if field in TEXT_FIELDS else ""
     for el in _elements(scope):
         text = texts.get(el)
         if text is None:
@@ -251,11 +253,18 @@ def locate(scope: HtmlElement, field: str, value, texts: dict) -> list[Hit]:
         if not text or len(text) > 4000:
             continue
         if field in TEXT_FIELDS:
-            found = _title_match(text, value)
+            if len(text) > 2 * len(value) + 60:
+                continue
+            normed = normed_texts.get(el)
+            if normed is None:
+                normed = normed_texts[el] = norm(text)
+            if value_stem not in normed and not (normed.endswith(("...", "…")) and len(normed) >= 8):
+                continue
+            found = _title_match(text, value, normed)
             if found is not None:
                 hits.append(Hit(el, {"prefix": found[0], "suffix": found[1]}, found == ("", ""), len(text)))
         elif field == "price":
-            if not any(c.isdigit() for c in text):
+            if len(text) > 300 or not any(c.isdigit() for c in text):
                 continue
             found = _price_match(text, value)
             if found and found["mode"] == "number":
