@@ -13,6 +13,12 @@ from pathlib import Path
 from onionwatch.config import ConfigError, load_config
 
 
+def _learned_cli():
+    from extract.learned import cli
+
+    return cli
+
+
 def _command(subparsers, name: str, summary: str, example: str) -> argparse.ArgumentParser:
     return subparsers.add_parser(
         name, help=summary, description=summary,
@@ -54,6 +60,24 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--examples", metavar="DIR", help="learn --market's layout from the pages in DIR, each P "
                                                            "with its labels P.json (gold format), and use it")
     extract.set_defaults(handler=cmd_extract)
+
+    markets = _command(sub, "markets", "List the markets taught from examples (learned layouts) and their versions.",
+                       "onionwatch markets\nonionwatch markets --json")
+    markets.add_argument("--json", action="store_true", help="JSON lines, one market each")
+    markets.set_defaults(handler=lambda args, config: _learned_cli().cmd_markets(args, config))
+
+    teach = _command(sub, "teach", "Teach onionwatch a market's layout from a page you label (no code).",
+                     "onionwatch teach newshop saved/newshop/cat1.html --template labels.json\n"
+                     "onionwatch teach newshop saved/newshop/cat1.html --labels labels.json")
+    teach.add_argument("name", help="the market's name (lowercase, e.g. newshop)")
+    teach.add_argument("page", help="a saved page of the market")
+    teach.add_argument("--template", metavar="OUT", help="write the labels template to fill in here")
+    teach.add_argument("--page-type", default="category", choices=["category", "listing", "vendor"],
+                       help="what the page is, for the template (default: category)")
+    teach.add_argument("--labels", metavar="FILE", help="the filled-in template: learn from it and save the market")
+    teach.add_argument("--yes", action="store_true", help="never ask; a value found in two places is an error")
+    teach.add_argument("--show", type=int, default=10, help="captured pages of the market to preview (default 10)")
+    teach.set_defaults(handler=lambda args, config: _learned_cli().cmd_teach(args, config))
 
     search = _command(sub, "search", "Search indexed listings: free text plus field filters.",
                       "onionwatch search 'drug:mephedrone city:Алматы'\n"

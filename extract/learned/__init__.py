@@ -32,6 +32,11 @@ class LearnedPage(MarketPage):
         self.page_type = layout["page_type"]
 
     def listings(self) -> list[RawListing]:
+        if getattr(self, "_listings", None) is None:
+            self._listings = self._read()
+        return self._listings
+
+    def _read(self) -> list[RawListing]:
         body = self.doc.tree.find("body")
         body = body if body is not None else self.doc.tree
         shared_cache: dict[int, dict] = {}

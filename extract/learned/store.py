@@ -57,6 +57,8 @@ def save(data_dir: Path, name: str, model: dict, examples: list[tuple[str, bytes
                      for source, body, page_type in examples],
         "model": model,
     }
+    # what the old layout read is no yardstick for the new one
+    (folder / f"{name}.history.json").unlink(missing_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
     tmp.replace(path)
@@ -85,7 +87,7 @@ def list_markets(data_dir: Path) -> list[dict]:
     folder = markets_dir(data_dir)
     rows = []
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        if re.search(r"\.v\d+\.json$", path.name):
+        if re.search(r"\.v\d+\.json$|\.history\.json$", path.name):
             continue
         try:
             record = read(data_dir, path.stem)

@@ -397,27 +397,30 @@ _FIELD_LABELS = {
 }
 
 
-def _label_fits(field: str, node: HtmlElement) -> bool:
-    """The words just before the value name the field ("Ships from:", "Продавец"): a prior that
-    decides between places showing the same value (ships from WW and ships to WW)."""
+def _label_fits(field: str, node: HtmlElement) -> int:
+    """The words just before the value name the field ("Ships from:", "<td>Город</td>"): a prior
+    that decides between places showing the same value (ships from WW and ships to WW). 2 when
+    the label is the value's own or its previous sibling, 1 when it is further out, else 0."""
     label = _FIELD_LABELS.get(field)
     if label is None:
-        return False
-    before = []
-    for el in [node, *list(node.iterancestors())[:2]]:
+        return 0
+    for level, el in enumerate([node, *list(node.iterancestors())[:2]]):
+        before = []
         sibling = el.getprevious()
         if sibling is not None and isinstance(sibling.tag, str):
             before.append(visible_text(sibling)[-40:] + " " + (sibling.tail or ""))
-        parent = el.getparent()
-        if parent is not None and parent.text:
-            before.append(parent.text)
         if el.text:
             before.append(el.text[:40])
         if el is node:
             before.append(visible_text(node)[:40])
+            before.append(f"{node.get('class') or ''} {node.get('id') or ''}".replace("-", " ").replace("_", " "))
+        parent = el.getparent()
+        if parent is not None and parent.text:
+            before.append(parent.text)
         if any(label.search(b) for b in before):
-            return True
-    return False
+            return 2 if level == 0 and not (parent is not None and parent.text and label.search(parent.text)
+                                             and not any(label.search(b) for b in before[:-1])) else 1
+    return 0
 
 
 def _text_value(node: HtmlElement, rule: dict) -> str | None:
@@ -667,6 +670,10 @@ def learn_page(doc: Document, labels: dict, source: str = "") -> dict:
         hits = _title_hits(body, item["title"], texts)
         if not hits:
             raise LabelError(f"title {item['title']!r} is not on the page {source}".strip())
+        if item.get("occurrence"):  # the analyst said which of the places it shows the item
+            order = {id(el): i for i, el in enumerate(body.iter())}
+            hits = sorted(hits, key=lambda h: order.get(id(h.node), 0))
+            hits = [hits[min(int(item["occurrence"]), len(hits)) - 1]]
         title_hits.append(hits)
 
     if page_type == "listing" and len(items) == 1:
