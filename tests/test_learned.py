@@ -79,3 +79,126 @@ def test_pages_of_another_layout_fall_back_to_the_generic_path():
     assert learned.page_for(parse(other.read_bytes())) is None
     result = extract_page(other.read_bytes(), source=str(other), market="tayga", learned=learned)
     assert result.listings  # the generic extractor still reads the page
+
+
+# ---------------------------------------------------------------- layouts made for these tests
+
+ITEMS = [
+    {"title": "Amnesia Haze 10g", "vendor": "GreenLeaf", "usd": 95.0, "btc": 0.00151, "from": "Netherlands",
+     "code": "NL", "city": "Алматы", "district": "Бостандыкский", "drop": "магнит", "kind": "magnet"},
+    {"title": "MDMA crystals 5g", "vendor": None, "usd": 120.0, "btc": 0.0019, "from": "Germany", "code": "DE",
+     "city": "Астана", "district": "Есильский", "drop": "прикоп", "kind": "buried"},
+    {"title": "Cocaine 1g flake", "vendor": "SnowWhite", "usd": 80.5, "btc": 0.00128, "from": "Spain", "code": "ES",
+     "city": "Алматы", "district": "Медеуский", "drop": "тайник", "kind": "cache"},
+    {"title": "Ketamine 2g shards", "vendor": "KetKing", "usd": 60.0, "btc": 0.00095, "from": "United Kingdom",
+     "code": "GB", "city": "Шымкент", "district": "Абайский", "drop": "магнит", "kind": "magnet", "sold": True},
+    {"title": "LSD 10 tabs 200ug", "vendor": "AcidRain", "usd": 45.0, "btc": 0.00071, "from": "Canada", "code": "CA",
+     "city": "Караганда", "district": "Октябрьский", "drop": "прикоп", "kind": "buried"},
+    {"title": "Hash 25g Moroccan", "vendor": "GreenLeaf", "usd": 150.0, "btc": 0.00238, "from": "France",
+     "code": "FR", "city": "Алматы", "district": "Алмалинский", "drop": "тайник", "kind": "cache"},
+    {"title": "Speed paste 10g", "vendor": "Amphy", "usd": 55.0, "btc": 0.00087, "from": "Poland", "code": "PL",
+     "city": "Астана", "district": "Алматинский", "drop": "магнит", "kind": "magnet"},
+]
+
+
+def _card(item):
+    vendor = f'<span class="seller">by <a href="/u/{item["vendor"]}">{item["vendor"]}</a></span>' if item["vendor"] else ""
+    badge = '<span class="badge badge-danger">SOLD OUT</span>' if item.get("sold") else ""
+    return (f'<div class="card item-{abs(hash(item["title"])) % 1000}"><h3 class="name">{badge}<a href="/item/'
+            f'{item["title"][:4]}">{item["title"]}</a></h3>{vendor}<div class="cost">${item["usd"]:.2f} / '
+            f'{item["btc"]} BTC</div><p class="ship">Ships from: {item["from"]}</p><p class="ship">Ships to: '
+            f'Worldwide</p></div>')
+
+
+def _row(item):
+    badge = ' <em class="so">sold out</em>' if item.get("sold") else ""
+    return (f'<tr><td><a href="/p/{item["title"][:3]}">{item["title"]}</a>{badge}</td><td>{item["vendor"] or ""}'
+            f'</td><td>{item["usd"]:.2f} USD</td><td>{item["from"]}</td></tr>')
+
+
+def _dl(item):
+    vendor = f"<dt>Seller</dt><dd>{item['vendor']}</dd>" if item["vendor"] else ""
+    status = "<dt>Status</dt><dd>sold out</dd>" if item.get("sold") else ""
+    return (f'<dl class="offer"><dt>Name</dt><dd>{item["title"]}</dd>{vendor}<dt>Price</dt><dd>'
+            f'{item["usd"]:.2f} USD</dd><dt>Origin</dt><dd>{item["from"]}</dd>{status}</dl>')
+
+
+def _klad(item):
+    rub = int(item["usd"] * 92)
+    badge = '<div class="net">Нет в наличии</div>' if item.get("sold") else ""
+    return (f'<div class="tovar"><a class="nazvanie" href="/t/{item["title"][:2]}">{item["title"]}</a>{badge}'
+            f'<div class="gorod">Город: {item["city"]}</div><div class="rayon">Район: {item["district"]}</div>'
+            f'<div class="klad">Тип клада: {item["drop"]}</div><div class="cena">{rub:,} ₽'.replace(",", " ")
+            + f' · {item["btc"]} BTC · {int(item["usd"])} USDT</div></div>')
+
+
+LAYOUTS = {
+    "cards": (lambda rows: f'<div class="grid">{rows}</div>', _card,
+              '<div class="card promo"><h3 class="name"><a href="/ads">Advertise here</a></h3></div>'),
+    "table": (lambda rows: f'<table class="offers"><tr><th>Item</th><th>Vendor</th><th>Price</th><th>From</th></tr>'
+                           f'{rows}</table>', _row,
+              '<tr class="ad"><td colspan="4">Sponsored: <a href="/ads">VPN deal</a></td></tr>'),
+    "dl": (lambda rows: f'<section class="list">{rows}</section>', _dl, '<div class="banner">Escrow is safe</div>'),
+    "klad": (lambda rows: f'<div class="vitrina">{rows}</div>', _klad,
+             '<div class="reklama">Работа: курьеры, от 1000 за клад</div>'),
+}
+
+
+RATE = '<div class="kurs">Курс: 1 USD = 92 ₽</div>'
+
+
+def _page(layout, items, ad_at=None):
+    wrap, one, ad = LAYOUTS[layout]
+    rows = [one(item) for item in items]
+    if ad_at is not None:
+        rows.insert(ad_at, ad)
+    return (f'<html><head><meta charset="utf-8"><title>Shop</title></head><body><div class="top"><a href="/">Home'
+            f'</a> <a href="/login">Login</a></div>{RATE if layout == "klad" else ""}<div class="main">{wrap("".join(rows))}</div>'
+            f'<div class="foot">© shop</div></body></html>').encode("utf-8")
+
+
+def _labels(layout, items):
+    out = []
+    for item in items:
+        label = {"title": item["title"]}
+        if layout != "klad":
+            if item["vendor"]:
+                label["vendor"] = item["vendor"]
+            label["prices"] = [{"amount": item["usd"], "currency": "USD"}]
+            label["ships_from"] = item["code"]
+        else:
+            label.update(city=item["city"], district=item["district"], dead_drop=item["kind"],
+                         prices=[{"amount": int(item["usd"] * 92), "currency": "RUB"}])
+        out.append(label)
+    return {"page_type": "category", "complete": True, "listings": out}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_learns_test_layouts_with_missing_fields_badges_and_ads(layout, tmp_path):
+    example_items, other_items = ITEMS[:3], ITEMS[3:]
+    example = tmp_path / "example.html"
+    example.write_bytes(_page(layout, example_items))
+    learned = LearnedMarket("testshop", learn_from_examples([(example, _labels(layout, example_items))]))
+    page = _page(layout, other_items, ad_at=2)
+    result = extract_page(page, source="other.html", market="testshop", learned=learned)
+    assert result.page_type == "category"
+    assert [l.title for l in result.listings] == [i["title"] for i in other_items]  # the ad is no item
+    for listing, item in zip(result.listings, other_items):
+        if layout == "klad":
+            assert (listing.city, listing.district, listing.dead_drop) == (item["city"], item["district"], item["kind"])
+            assert (listing.price, listing.currency) == (int(item["usd"] * 92), "RUB")
+            assert {p["currency"] for p in listing.prices} == {"RUB", "BTC", "USDT"}
+            assert listing.price_usd is not None
+        else:
+            assert (listing.price, listing.currency, listing.vendor) == (item["usd"], "USD", item["vendor"])
+            assert listing.ships_from == item["code"]
+        assert listing.drug is not None
+
+
+def test_a_label_that_is_not_on_the_page_is_a_clear_error(tmp_path):
+    example = tmp_path / "example.html"
+    example.write_bytes(_page("cards", ITEMS[:3]))
+    labels = _labels("cards", ITEMS[:3])
+    labels["listings"][1]["title"] = "Golden Teacher mushrooms 3.5g"
+    with pytest.raises(LabelError, match="Golden Teacher mushrooms 3.5g.*not on the page"):
+        learn_from_examples([(example, labels)])

@@ -377,11 +377,15 @@ def _vote(field: str, per_item: list[list[tuple[tuple, Hit]]]) -> list[dict]:
 
         path, hits = max(support.items(), key=rank)
         count = len({i for i, _ in hits})
+        labels = {_label_of(h.node) for _, h in hits}
         labelled = sum(1 for c in per_item if c)
         # a place a value merely happens to occur on one item of many is a coincidence, not a rule
         if labelled >= 3 and (count * 3 < labelled if not rules else count < 2):
             break
-        rules.append(_rule_from(field, path, [h.info for _, h in hits]))
+        rule = _rule_from(field, path, [h.info for _, h in hits])
+        if len(labels) == 1 and next(iter(labels)):
+            rule["label"] = labels.pop()  # "<dt>Seller</dt><dd>..." : found by its label where rows are missing
+        rules.append(rule)
         covered = {i for i, _ in hits}
         uncovered = [i for i in uncovered if i not in covered]
     return rules
@@ -442,8 +446,35 @@ def _text_value(node: HtmlElement, rule: dict) -> str | None:
     return clean_text(text).strip(" :|-") or None
 
 
-def apply_rule(record: HtmlElement, field: str, rule: dict):
+def _label_of(node: HtmlElement) -> str | None:
+    """The short label element right before a value ("<dt>Seller</dt>", "<td>Город</td>"), if any."""
+    previous = node.getprevious()
+    while previous is not None and not isinstance(previous.tag, str):
+        previous = previous.getprevious()
+    if previous is None:
+        return None
+    text = norm(visible_text(previous)).rstrip(":").strip()
+    if not text or len(text) > 30 or any(c.isdigit() for c in text):
+        return None
+    return text
+
+
+def _by_label(record: HtmlElement, rule: dict) -> HtmlElement | None:
     node = resolve(record, rule["path"])
+    if node is not None and _label_of(node) == rule["label"]:
+        return node
+    parent = resolve(record, rule["path"][:-1]) if rule["path"] else None
+    if parent is None:
+        return None
+    tag = rule["path"][-1][0]
+    for child in children(parent):
+        if child.tag == tag and _label_of(child) == rule["label"]:
+            return child
+    return None
+
+
+def apply_rule(record: HtmlElement, field: str, rule: dict):
+    node = _by_label(record, rule) if rule.get("label") else resolve(record, rule["path"])
     if node is None:
         return None
     if field == "price":
