@@ -202,3 +202,148 @@ def test_a_label_that_is_not_on_the_page_is_a_clear_error(tmp_path):
     labels["listings"][1]["title"] = "Golden Teacher mushrooms 3.5g"
     with pytest.raises(LabelError, match="Golden Teacher mushrooms 3.5g.*not on the page"):
         learn_from_examples([(example, labels)])
+
+
+# ---------------------------------------------------------------- a taught market, its runs, and a redesign
+
+def _shop(items, redesigned=False):
+    if not redesigned:
+        rows = "".join(
+            f'<div class="lot"><a class="lot-name" href="lot{ITEMS.index(i)}.html">{i["title"]}</a><ul class="lot-info">'
+            f'<li>Город: {i["city"]}</li><li>Район: {i["district"]}</li><li>Тип клада: {i["drop"]}</li></ul>'
+            f'<b class="lot-price">{int(i["usd"] * 92)} руб.</b></div>' for n, i in enumerate(items))
+    else:  # the market's new design: a table, other names, the place in one cell
+        rows = "<table class='goods'>" + "".join(
+            f'<tr class="g"><td class="g-n"><a href="lot{ITEMS.index(i)}.html">{i["title"]}</a></td><td class="g-p">'
+            f'{int(i["usd"] * 92)} руб.</td><td class="g-w">{i["city"]}, {i["district"]}</td></tr>'
+            for n, i in enumerate(items)) + "</table>"
+    return (f'<html><head><meta charset="utf-8"><title>Клад-шоп</title></head><body><div class="hat">'
+            f'<a href="index.html">Главная</a></div><div class="wrap">{rows}</div></body></html>')
+
+
+def _write_shop(site: Path, redesigned=False, extra=""):
+    site.mkdir(exist_ok=True)
+    (site / "index.html").write_text('<html><body><a href="a.html">A</a> <a href="b.html">B</a></body></html>')
+    (site / "a.html").write_text(_shop(ITEMS[:3], redesigned) + extra, encoding="utf-8")
+    (site / "b.html").write_text(_shop(ITEMS[3:], redesigned) + extra, encoding="utf-8")
+
+
+def _filled(items):
+    return {"page_type": "category", "listings": [
+        {"title": i["title"], "price": f'{int(i["usd"] * 92)} руб.', "city": i["city"], "district": i["district"],
+         "dead_drop": i["drop"]} for i in items[:2]]}
+
+
+def test_a_redesign_is_noticed_read_generically_and_alerted_once(make_config, tmp_path):
+    from dataclasses import replace
+
+    from extract.learned import store, teach
+    from extract.markets import recognise
+    from index import open_index
+    from onionwatch.config import AlertConfig, MarketSource
+    from onionwatch.monitor import Monitor
+
+    site = tmp_path / "site"
+    _write_shop(site)
+    assert recognise(parse((site / "a.html").read_bytes())) is None  # no page object knows this market
+    market = MarketSource("kladshop", (site / "index.html").as_uri())
+    config = replace(make_config(market), alerts=AlertConfig(jsonl="alerts.jsonl"))
+    taught = teach.teach(config.data_dir, "kladshop", site / "a.html", _filled(ITEMS))
+    assert taught.version == 1 and store.list_markets(config.data_dir)[0]["market"] == "kladshop"
+
+    monitor = Monitor(config, open_index(config))
+    first = monitor.run(market)
+    assert first.status == "ok", first.error
+    docs = monitor.index.search('market:"kladshop"', limit=20).hits
+    assert {(d["title"], d["city"], d["district"], d["dead_drop"]) for d in docs} == {
+        (i["title"], i["city"], i["district"], i["kind"]) for i in ITEMS}
+
+    _write_shop(site, redesigned=True)
+    second = monitor.run(market)
+    assert second.status == "degraded" and "layout of kladshop changed: re-teach" in second.error
+    generic = sum(len(extract_page((site / f).read_bytes(), source=f, generic=True).listings) for f in ("a.html", "b.html"))
+    assert second.listings == generic  # the generic path read the pages meanwhile
+    alerts = [json.loads(line) for line in (config.data_dir / "alerts.jsonl").read_text().splitlines()]
+    assert len(alerts) == 1 and "layout of kladshop changed" in alerts[0]["notice"]["message"]
+
+    _write_shop(site, redesigned=True, extra="<!-- changed again -->\n")
+    (site / "a.html").write_text(_shop(ITEMS[:3], True).replace("Клад-шоп", "Клад-шоп 2"), encoding="utf-8")
+    third = monitor.run(market)
+    assert third.status == "degraded"
+    assert len((config.data_dir / "alerts.jsonl").read_text().splitlines()) == 1  # one alert, not one per run
+    assert [r["status"] for r in monitor.runs.recent(market="kladshop")] == ["degraded", "degraded", "ok"]
+
+    relearned = teach.teach(config.data_dir, "kladshop", site / "a.html", {"page_type": "category", "listings": [
+        {"title": i["title"], "price": f'{int(i["usd"] * 92)} руб.'} for i in ITEMS[:2]]})
+    assert relearned.version == 2 and (config.data_dir / "markets" / "kladshop.v1.json").exists()
+    monitor.close()
+
+
+def test_a_field_that_was_always_shown_going_missing_is_drift(tmp_path):
+    from extract.learned.drift import DriftWatch
+
+    example = tmp_path / "a.html"
+    example.write_text(_shop(ITEMS[:3]), encoding="utf-8")
+    from extract.learned.teach import to_gold
+
+    learned = LearnedMarket("kladshop", learn_from_examples([(example, to_gold(_filled(ITEMS)))]))
+    watch = DriftWatch(learned, tmp_path / "markets")
+    watch.current = "b.html"
+    assert watch.page_for(parse(_shop(ITEMS[3:]).encode())) is not None
+    watch.finish()
+    without_places = re.sub(r"<li>Тип клада: [^<]*</li>", "", _shop(ITEMS[3:]))  # the market stopped showing it
+    watch = DriftWatch(learned, tmp_path / "markets")
+    watch.current = "b.html"
+    assert watch.page_for(parse(without_places.encode())) is None
+    assert "dead_drop" in watch.drifted["b.html"] and "re-teach" in watch.message
+
+
+def test_teach_template_labels_and_errors(tmp_path):
+    env = {"ONIONWATCH_DATA": str(tmp_path / "data")}
+    page = tmp_path / "a.html"
+    page.write_text(_shop(ITEMS[:3]), encoding="utf-8")
+    made = onionwatch("teach", "kladshop", str(page), "--template", str(tmp_path / "t.json"), env=env)
+    assert made.returncode == 0, made.stderr
+    template = json.loads((tmp_path / "t.json").read_text())
+    assert len(template["listings"]) == 3 and "title" in template["listings"][0]
+
+    template["listings"][0].update(title=ITEMS[0]["title"], price=f'{int(ITEMS[0]["usd"] * 92)} руб.',
+                                   city=ITEMS[0]["city"])
+    template["listings"][1].update(title="Mushrooms 3.5g Golden Teacher", price="500 руб.")
+    (tmp_path / "t.json").write_text(json.dumps(template, ensure_ascii=False))
+    missing = onionwatch("teach", "kladshop", str(page), "--labels", str(tmp_path / "t.json"), "--yes", env=env)
+    assert missing.returncode == 2
+    assert missing.stderr.strip().count("\n") == 0 and "'Mushrooms 3.5g Golden Teacher' is not on the page" in missing.stderr
+
+    template["listings"][1].update(title=ITEMS[1]["title"], price=f'{int(ITEMS[1]["usd"] * 92)} руб.')
+    (tmp_path / "t.json").write_text(json.dumps(template, ensure_ascii=False))
+    twice = tmp_path / "twice.html"
+    twice.write_text(_shop(ITEMS[:3] + ITEMS[:1]), encoding="utf-8")
+    ambiguous = onionwatch("teach", "kladshop", str(twice), "--labels", str(tmp_path / "t.json"), "--yes", env=env)
+    assert ambiguous.returncode == 2 and "occurs 2 times" in ambiguous.stderr and "occurrence" in ambiguous.stderr
+
+    done = onionwatch("teach", "kladshop", str(page), "--labels", str(tmp_path / "t.json"), "--yes", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "learned kladshop version 1" in done.stdout and ITEMS[2]["title"] in done.stdout  # read back, unlabelled
+    listed = onionwatch("markets", "--json", env=env)
+    assert json.loads(listed.stdout.splitlines()[0])["version"] == 1
+
+
+def test_extract_with_examples_end_to_end(tmp_path):
+    examples = tmp_path / "examples"
+    examples.mkdir()
+    (examples / "page1").write_bytes(_page("table", ITEMS[:3]))
+    (examples / "page1.json").write_text(json.dumps(_labels("table", ITEMS[:3])))
+    target = tmp_path / "pages"
+    target.mkdir()
+    (target / "p2.html").write_bytes(_page("table", ITEMS[3:], ad_at=1))
+    (target / "other.html").write_bytes(_page("cards", ITEMS[3:]))
+    out = onionwatch("extract", "--jsonl", "--market", "newshop", "--examples", str(examples), str(target))
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["source"].rsplit("/", 1)[1] for r in records] == ["other.html", "p2.html"]
+    assert all(r["market"] == "newshop" for r in records)
+    assert [l["title"] for l in records[1]["listings"]] == [i["title"] for i in ITEMS[3:]]
+    assert [l["price"] for l in records[1]["listings"]] == [i["usd"] for i in ITEMS[3:]]
+    bad = onionwatch("extract", "--jsonl", "--examples", str(examples), str(target))
+    assert bad.returncode == 2 and "--market" in bad.stderr and not bad.stdout
