@@ -82,7 +82,7 @@ def main() -> int:
                         target.parent.mkdir(parents=True, exist_ok=True)
                         shutil.copyfile(base / (source + suffix), target)
                 started = time.perf_counter()
-                model = learn_from_examples([(examples / name, examples / (name + ".json"))])
+                model = learn_from_examples([(examples / name, examples / (name + ".json"))], strict=False)
                 learn_times.append(time.perf_counter() - started)
                 learned = LearnedMarket(market, model)
                 bodies = [(s, (pages_dir / s).read_bytes()) for s in rest]

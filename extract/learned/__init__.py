@@ -159,7 +159,7 @@ def read_labels(path: Path) -> dict:
     return labels
 
 
-def learn_from_examples(pairs: list[tuple[Path, dict | Path]]) -> dict:
+def learn_from_examples(pairs: list[tuple[Path, dict | Path]], strict: bool = True) -> dict:
     """A model from (page file, labels or labels file) pairs; pages of page types without
     items or a vendor name (captcha, login, error, other) are not layouts and are left out."""
     examples = []
@@ -175,4 +175,4 @@ def learn_from_examples(pairs: list[tuple[Path, dict | Path]]) -> dict:
         examples.append((doc, labels, str(page)))
     if not examples:
         raise LabelError("no usable example: need a saved page with labels of page type listing, category or vendor")
-    return learn(examples)
+    return learn(examples, strict)

@@ -35,10 +35,13 @@ def learned_for_extract(args, config) -> LearnedMarket | None:
         _fail("extract", f"--examples {folder}: no page P with its labels P.json beside it")
         return None
     try:
-        return LearnedMarket(args.market, learn_from_examples(pairs))
+        model = learn_from_examples(pairs, strict=False)
     except LabelError as exc:
         _fail("extract", str(exc))
         return None
+    for warning in model.get("warnings", []):  # labels that could not be placed: said, not fatal
+        print(f"onionwatch extract: warning: {warning}", file=sys.stderr)
+    return LearnedMarket(args.market, model)
 
 
 def cmd_markets(args, config) -> int:

@@ -674,11 +674,14 @@ def _prefer_title(hits: list[Hit]) -> Hit:
     return max(hits, key=rank)
 
 
-def learn_page(doc: Document, labels: dict, source: str = "") -> dict:
+def learn_page(doc: Document, labels: dict, source: str = "", strict: bool = True,
+               warnings: list[str] | None = None) -> dict:
     """One layout (a page type's record and field rules) from one labelled page.
 
-    Raises LabelError naming the value when a labelled value is not on the page.
+    Raises LabelError naming the value when a labelled value is not on the page; with
+    ``strict`` off, such items are left out (and said in ``warnings``) instead.
     """
+    warnings = warnings if warnings is not None else []
     page_type = labels.get("page_type")
     items = [i for i in labels.get("listings") or [] if isinstance(i, dict) and i.get("title")]
     body = _body(doc)
@@ -687,25 +690,36 @@ def learn_page(doc: Document, labels: dict, source: str = "") -> dict:
     vendor = labels.get("vendor") or {}
     if isinstance(vendor, dict) and vendor.get("name"):
         hits = locate(body, "vendor", str(vendor["name"]), texts)
-        if not hits:
+        if not hits and strict:
             raise LabelError(f"vendor name {vendor['name']!r} is not on the page {source}".strip())
-        best = _prefer_title(hits)
-        layout["profile"] = {"name": [_rule_from("vendor", rel_path(body, best.node), [best.info])]}
+        if hits:
+            best = _prefer_title(hits)
+            layout["profile"] = {"name": [_rule_from("vendor", rel_path(body, best.node), [best.info])]}
+        else:
+            warnings.append(f"vendor name {vendor['name']!r} is not on the page {source}; not learned")
     if not items:
         if page_type in LIST_TYPES or page_type == "listing":
             layout["empty"] = True
         return layout
 
     title_hits = []
+    found_items = []
     for item in items:
         hits = _title_hits(body, item["title"], texts)
         if not hits:
-            raise LabelError(f"title {item['title']!r} is not on the page {source}".strip())
+            if strict:
+                raise LabelError(f"title {item['title']!r} is not on the page {source}".strip())
+            warnings.append(f"title {item['title']!r} is not on the page {source}; item left out")
+            continue
+        found_items.append(item)
         if item.get("occurrence"):  # the analyst said which of the places it shows the item
             order = {id(el): i for i, el in enumerate(body.iter())}
             hits = sorted(hits, key=lambda h: order.get(id(h.node), 0))
             hits = [hits[min(int(item["occurrence"]), len(hits)) - 1]]
         title_hits.append(hits)
+    items = found_items
+    if not items:
+        raise LabelError(f"no labelled item is on the page {source}".strip())
 
     if page_type == "listing" and len(items) == 1:
         groups = [([0], [body], [_prefer_title(title_hits[0])], None)]
@@ -828,7 +842,15 @@ def _record_selector(body: HtmlElement, records: list[HtmlElement], complete: bo
     return best[1]
 
 
-def learn(examples: list[tuple[Document, dict, str]]) -> dict:
-    """A market's layouts from its labelled example pages: one per page type and example."""
-    layouts = [learn_page(doc, labels, source) for doc, labels, source in examples]
-    return {"format": FORMAT_VERSION, "layouts": layouts}
+def learn(examples: list[tuple[Document, dict, str]], strict: bool = True) -> dict:
+    """A market's layouts from its labelled example pages: one per page type and example.
+    Not ``strict``: an example whose labels cannot be placed is left out, said in ``warnings``."""
+    layouts, warnings = [], []
+    for doc, labels, source in examples:
+        try:
+            layouts.append(learn_page(doc, labels, source, strict, warnings))
+        except LabelError as exc:
+            if strict:
+                raise
+            warnings.append(f"{exc}; example left out")
+    return {"format": FORMAT_VERSION, "layouts": layouts, "warnings": warnings}
