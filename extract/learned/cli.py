@@ -16,7 +16,9 @@ def learned_for_extract(args, config) -> LearnedMarket | None:
     """The learned market ``extract`` should use: learned now from --examples, or stored under --market.
     Prints a one-line error and returns None when --examples cannot be used."""
     if args.examples is None:
-        if not args.market:
+        from extract.markets import MARKETS
+
+        if not args.market or args.market in MARKETS:  # a page object comes before a learned layout
             return None
         try:
             return store.load(config.data_dir, args.market)
