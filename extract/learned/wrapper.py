@@ -323,6 +323,9 @@ def _common_affix(values: list[str], prefix: bool) -> str:
 
 def _rule_from(field: str, path: tuple, infos: list[dict]) -> dict:
     rule: dict = {"path": [list(s) for s in path]}
+    if path and path[-1][1]:
+        # where the path no longer leads (a banner added above it), the value's own tag and classes
+        rule["tail"] = [[step[0], step[1]] for step in path[-2:]]
     if field in ("ships_from", "ships_to"):
         splits = Counter((i.get("prefix", ""), i.get("part")) for i in infos)
         (prefix, part), _ = splits.most_common(1)[0]
@@ -453,8 +456,13 @@ def _label_of(node: HtmlElement) -> str | None:
         previous = previous.getprevious()
     if previous is None:
         return None
-    text = norm(visible_text(previous)).rstrip(":").strip()
-    if not text or len(text) > 30 or any(c.isdigit() for c in text):
+    raw = norm(visible_text(previous))
+    text = raw.rstrip(":").strip()
+    if not text or len(text) > 30 or any(c.isdigit() for c in text) or ":" in text:
+        return None
+    # a label says so (a colon, or a label element): a neighbour showing a value the example items
+    # happen to share ("United Kingdom → United Kingdom") is none
+    if not raw.endswith(":") and previous.tag not in ("dt", "th", "label"):
         return None
     return text
 
@@ -473,8 +481,23 @@ def _by_label(record: HtmlElement, rule: dict) -> HtmlElement | None:
     return None
 
 
+def _by_tail(record: HtmlElement, tail: list) -> HtmlElement | None:
+    tag, cls = tail[-1]
+    for el in record.iter(tag):
+        if class_key(el) != cls:
+            continue
+        if len(tail) == 2:
+            parent = parent_of(el)
+            if parent is None or parent.tag != tail[0][0] or class_key(parent) != tail[0][1]:
+                continue
+        return el
+    return None
+
+
 def apply_rule(record: HtmlElement, field: str, rule: dict):
     node = _by_label(record, rule) if rule.get("label") else resolve(record, rule["path"])
+    if node is None and rule.get("tail"):
+        node = _by_tail(record, rule["tail"])
     if node is None:
         return None
     if field == "price":
