@@ -682,7 +682,28 @@ def _field_values(item: dict) -> dict:
     return values
 
 
+def _exact_index(scope: HtmlElement, texts: dict) -> dict:
+    """Normalised text -> elements showing exactly it, built once per page (titles of a long list
+    are then found without scanning the page once per item)."""
+    key = ("exact", id(scope))
+    index = texts.get(key)
+    if index is None:
+        index = texts[key] = {}
+        for el in _elements(scope):
+            text = texts.get(el)
+            if text is None:
+                text = texts[el] = visible_text(el)
+            if text and len(text) <= 1000:
+                index.setdefault(norm(text), []).append(el)
+    return index
+
+
 def _title_hits(scope: HtmlElement, title: str, texts: dict) -> list[Hit]:
+    exact = _exact_index(scope, texts).get(norm(title))
+    if exact:
+        hits = _deepest([Hit(el, {"prefix": "", "suffix": ""}, True, len(texts[el])) for el in exact])
+        if hits:
+            return hits
     hits = locate(scope, "title", title, texts)
     exact = [h for h in hits if h.exact]
     return exact or hits
