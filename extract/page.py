@@ -31,12 +31,18 @@ def extract_page(
     captured_at: datetime | None = None,
     header_encoding: str | None = None,
     rates: RatesStore | None = None,
+    learned=None,
 ) -> PageResult:
     """Extract one page. Never raises for a bad page: it comes back as ``page_type`` error.
 
     ``market`` forces a market's page objects; ``generic`` forces the generic
-    extractor even where a market parser exists.
+    extractor even where a market parser exists. ``learned`` (an
+    ``extract.learned.LearnedMarket``) reads pages of the layouts it learned,
+    after any page object and before the generic path; with ``market`` naming
+    it, it stands in for the page objects.
     """
+    if learned is not None and market == learned.name:
+        generic = True  # the learned layout replaces the page objects; the generic path is the fallback
     if market is not None and market not in MARKETS and not generic:
         raise UnknownMarket(f"no parser for market {market!r} (known: {', '.join(sorted(MARKETS))})")
     if len(raw) > MAX_PAGE_BYTES:
@@ -50,7 +56,12 @@ def extract_page(
     gate = gate_type(doc)
     if gate is not None:
         return PageResult(source=source, market=known.name if known else market, page_type=gate, warnings=doc.warnings)
-    page = known.page_for(doc, url) if known else GenericPage(doc, url)
+    page = known.page_for(doc, url) if known else None
+    if page is None and learned is not None:
+        page = learned.page_for(doc, url)
+        market = learned.name if page is not None or market is None else market
+    if page is None:
+        page = GenericPage(doc, url)
     day = (captured_at or datetime.now(timezone.utc)).date() if captured_at else date.today()
     listings = []
     warnings = list(doc.warnings)

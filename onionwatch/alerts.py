@@ -142,6 +142,19 @@ class Watchlists:
                                              [(watchlist["name"], hit["listing_id"], sink.name) for sink in sinks])
         return new
 
+    def notice(self, key: str, message: dict, sinks: list[Sink]) -> bool:
+        """A one-off alert that is about no listing (a learned layout that changed): stored once
+        per ``key`` and delivered through the outbox like hits; True when it is new."""
+        alert = {"watchlist": "onionwatch", "query": None, "created": _now(), "notice": message}
+        with self._db:
+            inserted = self._db.execute("INSERT OR IGNORE INTO alerts VALUES (?, ?, ?, ?)",
+                                        ("onionwatch", key, alert["created"], json.dumps(alert, ensure_ascii=False)),
+                                        ).rowcount
+            if inserted:
+                self._db.executemany("INSERT OR IGNORE INTO deliveries (watchlist, listing_id, sink) VALUES (?, ?, ?)",
+                                     [("onionwatch", key, sink.name) for sink in sinks])
+        return bool(inserted)
+
     def deliver(self, sinks: list[Sink]) -> tuple[int, int]:
         """Send every alert not yet accepted by its sink; returns (delivered, still pending)."""
         delivered = pending = 0

@@ -14,6 +14,12 @@ from onionwatch.config import ConfigError, load_config
 from onionwatch.display import LISTING_CSV_FIELDS, Progress, amount, describe_change, listing_row, plural, timestamp
 
 
+def _learned_cli():
+    from extract.learned import cli
+
+    return cli
+
+
 def _command(subparsers, name: str, summary: str, example: str) -> argparse.ArgumentParser:
     return subparsers.add_parser(
         name, help=summary, description=summary,
@@ -46,12 +52,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     extract = _command(sub, "extract", "Extract listings from saved pages (files or folders) without indexing.",
                        "onionwatch extract --jsonl saved/market/ > listings.jsonl\n"
-                       "onionwatch extract --generic page.html")
+                       "onionwatch extract --generic page.html\n"
+                       "onionwatch extract --jsonl --market newshop --examples labelled/ saved/newshop/")
     extract.add_argument("paths", nargs="+", metavar="PATH", help="saved page or folder of pages")
     extract.add_argument("--jsonl", action="store_true", help="one JSON object per page (the extraction contract)")
     extract.add_argument("--market", help="force this market's parser")
     extract.add_argument("--generic", action="store_true", help="force the generic extractor even for known markets")
+    extract.add_argument("--examples", metavar="DIR", help="learn --market's layout from the pages in DIR, each P "
+                                                           "with its labels P.json (gold format), and use it")
     extract.set_defaults(handler=cmd_extract)
+
+    markets = _command(sub, "markets", "List the markets taught from examples (learned layouts) and their versions.",
+                       "onionwatch markets\nonionwatch markets --json")
+    markets.add_argument("--json", action="store_true", help="JSON lines, one market each")
+    markets.set_defaults(handler=lambda args, config: _learned_cli().cmd_markets(args, config))
+
+    teach = _command(sub, "teach", "Teach onionwatch a market's layout from a page you label (no code).",
+                     "onionwatch teach newshop saved/newshop/cat1.html --template labels.json\n"
+                     "onionwatch teach newshop saved/newshop/cat1.html --labels labels.json")
+    teach.add_argument("name", help="the market's name (lowercase, e.g. newshop)")
+    teach.add_argument("page", help="a saved page of the market")
+    teach.add_argument("--template", metavar="OUT", help="write the labels template to fill in here")
+    teach.add_argument("--page-type", default="category", choices=["category", "listing", "vendor"],
+                       help="what the page is, for the template (default: category)")
+    teach.add_argument("--labels", metavar="FILE", help="the filled-in template: learn from it and save the market")
+    teach.add_argument("--yes", action="store_true", help="never ask; a value found in two places is an error")
+    teach.add_argument("--show", type=int, default=10, help="captured pages of the market to preview (default 10)")
+    teach.set_defaults(handler=lambda args, config: _learned_cli().cmd_teach(args, config))
 
     search = _command(sub, "search", "Search indexed listings: free text plus field filters.",
                       "onionwatch search 'drug:mephedrone city:Алматы'\n"
@@ -256,8 +283,12 @@ def _page_files(path: Path) -> list[tuple[str, Path]]:
 def cmd_extract(args, config) -> int:
     from extract.markets import MARKETS
     from extract.page import extract_page
+    from extract.learned.cli import learned_for_extract
 
-    if args.market and args.market not in MARKETS:
+    learned = learned_for_extract(args, config)
+    if learned is None and args.examples is not None:
+        return 2
+    if args.market and args.market not in MARKETS and learned is None:
         print(f"onionwatch extract: no parser for market {args.market!r} (known: {', '.join(sorted(MARKETS))})",
               file=sys.stderr)
         return 2
@@ -268,7 +299,8 @@ def cmd_extract(args, config) -> int:
     for given in args.paths:
         for source, file in _page_files(Path(given)):
             try:
-                result = extract_page(file.read_bytes(), source=source, market=args.market, generic=args.generic)
+                result = extract_page(file.read_bytes(), source=source, market=args.market, generic=args.generic,
+                                      learned=learned)
                 record = result.as_dict()
             except Exception as exc:  # a page must never stop the run; say what broke
                 record = {"source": source, "market": args.market, "page_type": "error", "listings": [],

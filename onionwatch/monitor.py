@@ -65,6 +65,9 @@ class Monitor:
             with self._writing:
                 new_alerts = self.watchlists.evaluate(self.index, report.written_ids, self.alert_sinks)
                 adopt_pending(self.watchlists, self.alert_sinks)  # kept while no sink was configured
+                for notice in report.notices:  # once per learned version of the market
+                    key = f"{notice['kind']}:{notice['market']}:v{notice.get('version')}"
+                    new_alerts += self.watchlists.notice(key, notice, self.alert_sinks)
                 self.watchlists.deliver(self.alert_sinks)
         except Exception as exc:  # a run that breaks is recorded as failed; the monitor goes on
             self.runs.fail(run_id, f"{type(exc).__name__}: {exc}")

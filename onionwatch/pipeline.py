@@ -24,6 +24,7 @@ from crawlers.page_state import PageState
 from crawlers.runner import CrawlRefused, CrawlSpec, crawl
 from crawlers.session import SessionError, load_cookies
 from extract.document import charset_of
+from extract.learned.drift import DriftWatch, learned_reader
 from extract.page import extract_page
 from extract.rates import RatesStore
 from index.aggregations import observation_from
@@ -59,6 +60,7 @@ class MarketReport:
     listing_changes: list[dict] = field(default_factory=list)  # new, removed, price changes, vendors vanished
     written_ids: list[str] = field(default_factory=list)  # listings this run added or changed
     error: str | None = None
+    notices: list[dict] = field(default_factory=list)  # one-off alerts (a learned layout that changed)
 
 
 @dataclass
@@ -71,12 +73,14 @@ class Sinks:
     state: PageState | None = None  # None: extract every page (replays apply a new parser to all)
     history: History | None = None  # None: record no changes (replays of old captures)
     write_lock: threading.Lock | None = None  # held while extracting and writing, when runs share an index
+    markets_dir: Path | None = None  # learned markets (extract.learned.store)
 
     @classmethod
     def open(cls, config: Config, index: ListingIndex, incremental: bool = True) -> "Sinks":
         return cls(index=index, pending_dir=config.data_dir / "pending", rates=RatesStore(config.rates_db),
                    state=PageState(config.state_db) if incremental else None,
-                   history=open_history(config) if incremental else None)
+                   history=open_history(config) if incremental else None,
+                   markets_dir=config.data_dir / "markets")
 
     def close(self) -> None:
         for store in (self.rates, self.state, self.history):
@@ -140,6 +144,7 @@ def ingest_warc(path: Path, market: str, root: str, sinks: Sinks, report: Market
     listed_now: dict[str, list[str]] = {}
     merged: dict[str, dict] = {}
     profiles: list[dict] = []
+    learned = learned_reader(sinks.markets_dir, market, watch=sinks.history is not None)
     for page in read_pages(path):
         report.pages += 1
         key = page_key(page.url, root)
@@ -153,8 +158,10 @@ def ingest_warc(path: Path, market: str, root: str, sinks: Sinks, report: Market
         if page.revisit:
             continue  # nothing new to read; replays without state skip it too
         captured = datetime.fromisoformat(page.captured_at.replace("Z", "+00:00"))
+        if isinstance(learned, DriftWatch):
+            learned.current = key
         result = extract_page(page.body, source=page.url, url=page.url, captured_at=captured, rates=sinks.rates,
-                              header_encoding=charset_of(page.content_type))
+                              header_encoding=charset_of(page.content_type), learned=learned)
         if result.page_type == "error":
             report.problems.append(PageProblem(page.url, "error", result.error or "unreadable page"))
             continue
@@ -179,6 +186,13 @@ def ingest_warc(path: Path, market: str, root: str, sinks: Sinks, report: Market
                 _fill(merged[identity], doc, override=result.page_type == _DETAIL_PAGE)
             else:
                 merged[identity] = doc
+    if isinstance(learned, DriftWatch):
+        learned.finish()
+        if learned.message:
+            report.status = "degraded" if report.status == "ok" else report.status
+            report.error = report.error or learned.message
+            report.notices.append({"kind": "layout-changed", "market": market, "message": learned.message,
+                                   "version": learned.version, "pages": sorted(learned.drifted)})
     stored = sinks.index.get_many(merged) if merged else {}
     docs = [stamp_seen(_over_stored(stored[i], doc) if i in stored else doc, stored.get(i), doc["captured_at"])
             for i, doc in merged.items()]
