@@ -40,6 +40,8 @@ def sha256_digest(payload: bytes) -> str:
 
 
 def warc_path(captures_dir: Path, market: str, started: datetime, run_id: str) -> Path:
+    if not market or market.startswith(".") or any(c in market for c in "/\\\0"):
+        raise ValueError(f"market name {market!r} cannot name a capture folder")
     return Path(captures_dir) / market / started.strftime("%Y-%m-%d") / f"{run_id}.warc.gz"
 
 

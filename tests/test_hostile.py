@@ -1,0 +1,172 @@
+"""Issue 9: hostile pages and servers (all on 127.0.0.1), a careless operator's config, broken stores."""
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from crawlers.evidence import read_pages
+from crawlers.middlewares.redirect_loop import OffsiteRedirect, RedirectLoopMiddleware
+from crawlers.runner import CrawlRefused, CrawlSpec, crawl
+from helpers import expected, run_once, site_dir
+from index import open_index
+from onionwatch.config import ConfigError, CrawlLimits, MarketSource, load_config
+
+ONION56 = "http://" + "a" * 56 + ".onion./"
+SECRET = "neighbour-secret-7f3a"
+
+
+def _captured_text(report) -> bytes:
+    return b"".join(page.body for page in read_pages(Path(report.warc_path))) if Path(report.warc_path).exists() else b""
+
+
+# --- 1. folder mirrors never read outside themselves ------------------------------------------------
+
+def test_folder_mirror_refuses_traversal_and_symlinks_out(tmp_path, make_config):
+    (tmp_path / "secret.txt").write_text(SECRET)
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "page.html").write_text(f"<html><body>{SECRET}</body></html>")
+    site = tmp_path / "mirror" / "site"
+    (site / "sub").mkdir(parents=True)
+    os.symlink(tmp_path / "secret.txt", site / "link.html")
+    os.symlink(tmp_path / "outside", site / "linkdir")
+    links = ["%2e%2e/%2e%2e/secret.txt", "..%2f..%2fsecret.txt", "sub/..%2f..%2f..%2fsecret.txt",
+             "%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "link.html", "linkdir/page.html",
+             "fine.html"]
+    (site / "index.html").write_text(
+        "<html><body>" + "".join(f'<a href="{link}">x</a>' for link in links) + "</body></html>")
+    (site / "fine.html").write_text("<html><body>an ordinary page</body></html>")
+    market = MarketSource("hostile", (site / "index.html").as_uri())
+    config = make_config(market)
+    report = run_once(config, market, open_index(config))
+
+    body = _captured_text(report)
+    assert SECRET.encode() not in body and b"root:x:0" not in body
+    assert b"an ordinary page" in body
+    refused = [p for p in report.problems if "outside the mirror" in p.message]
+    assert len(refused) >= 5, report.problems
+
+
+def test_market_name_cannot_escape_the_data_folder(tmp_path):
+    config_file = tmp_path / "ow.toml"
+    config_file.write_text(f'[[markets]]\nname = "../../etc"\nsource = "{site_dir("tayga")}"\n')
+    with pytest.raises(ConfigError, match="market name"):
+        load_config(config_file)
+    from crawlers.evidence import warc_path
+    from datetime import datetime
+
+    with pytest.raises(ValueError):
+        warc_path(tmp_path, "../../etc", datetime.now(), "run")
+
+
+# --- 2. fail-closed: trailing dots, case, typos -----------------------------------------------------
+
+def test_trailing_dot_onion_is_refused_and_never_resolved(make_config, monkeypatch, tmp_path):
+    log = tmp_path / "lookups.txt"
+    monkeypatch.setenv("ONIONWATCH_DNS_LOG", str(log))
+    for url in (ONION56, ONION56.upper().replace("HTTP", "http")):
+        market = MarketSource("hidden", url + "index.html")
+        config = make_config(market)
+        report = run_once(config, market, open_index(config))
+        assert report.status == "failed" and "Tor proxy" in report.error, url
+    assert not log.exists() or "onion" not in log.read_text().lower()
+
+
+def test_the_resolver_stand_in_sees_the_crawls_lookups(http_mirror, monkeypatch, tmp_path):
+    """The DNS log truly intercepts what the crawl child resolves (control for the test above)."""
+    log = tmp_path / "lookups.txt"
+    monkeypatch.setenv("ONIONWATCH_DNS_LOG", str(log))
+    server = http_mirror(site_dir("tortuga"))
+    url = server.url.replace("127.0.0.1", "localhost") + "index.html"
+    summary = crawl(CrawlSpec(market="t", start_url=url, warc_path=str(tmp_path / "t.warc.gz"), max_pages=2,
+                              retry_times=0))
+    assert summary.pages >= 1
+    assert "localhost" in log.read_text().split()
+
+
+def test_the_crawl_child_refuses_to_resolve_onion_names(tmp_path):
+    log = tmp_path / "lookups.txt"
+    code = ("import socket, sys\nfrom crawlers.runner import guard_name_lookups\n"
+            f"guard_name_lookups({str(log)!r})\n"
+            "try:\n    socket.getaddrinfo('abc.ONION.', 80)\nexcept socket.gaierror as e:\n    print('refused', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.startswith("refused"), out.stderr
+    assert log.read_text().split() == ["abc.ONION."]
+
+
+def test_onion_start_with_trailing_dot_is_refused_before_the_child_starts(tmp_path):
+    with pytest.raises(CrawlRefused):
+        crawl(CrawlSpec(market="x", start_url=ONION56, warc_path=str(tmp_path / "x.warc.gz")))
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[proxy]\nhtp = "http://127.0.0.1:8118"', "unknown key proxy.htp"),
+    ('[limits]\nmax_pagez = 5', "unknown key limits.max_pagez"),
+    ('[alerts]\nwebhok = "http://x"', "unknown key alerts.webhok"),
+    ('[scheduler]\nmisfire = 5', "unknown key scheduler.misfire"),
+    ('data_dir = 5', "data_dir must be"),
+    ('proxy = "str"', r"\[proxy\] must be a table"),
+    ('[proxy]\nhttp = "str"', "not a proxy URL"),
+    ('[proxy]\nhttp = 8118', "must be a URL"),
+    ('[limits]\nmax_pages = "many"', "limits.max_pages must be a number"),
+    ('[limits]\nmax_pages = -3', "limits.max_pages must be more than 0"),
+    ('[limits]\ntimeout_s = true', "limits.timeout_s must be a number"),
+    ('[alerts]\nsmtp_starttls = "yes"', "true or false"),
+])
+def test_config_mistakes_are_one_line_errors(tmp_path, text, message):
+    path = tmp_path / "ow.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_config(path)
+    assert "\n" not in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_non_utf8_config_is_one_line(tmp_path):
+    path = tmp_path / "ow.toml"
+    path.write_bytes('data_dir = "данные"\n'.encode("cp1251"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(path)
+
+
+# --- 3. redirects never leave the source ------------------------------------------------------------
+
+def test_redirect_to_another_host_is_an_error_not_evidence(make_config, copied_site, http_mirror):
+    other = http_mirror(site_dir("northwind"))
+    site = copied_site("tortuga")
+    index_page = site / "index.html"
+    index_page.write_text(index_page.read_text(encoding="utf-8").replace("</body>", '<a href="away.html">a</a></body>'))
+    target = other.url.replace("127.0.0.1", "localhost") + "index.html"
+
+    def away(handler):
+        handler.send_response(302)
+        handler.send_header("Location", target)
+        handler.end_headers()
+
+    server = http_mirror(site, routes={"/away.html": away})
+    market = MarketSource("tortuga", server.url + "index.html", on_gate="skip")
+    config = make_config(market)
+    index = open_index(config)
+    report = run_once(config, market, index)
+    assert other.requests == []
+    (problem,) = [p for p in report.problems if p.url.endswith("away.html")]
+    assert "redirect off the source" in problem.message
+    assert all(page.url.startswith(server.url) for page in read_pages(Path(report.warc_path)))
+    assert index.count() == len(expected("tortuga")["listings"])
+
+
+def test_redirect_to_another_onion_is_refused():
+    from scrapy import Request
+    from scrapy.http import Response
+
+    request = Request("http://" + "a" * 56 + ".onion/item/1")
+    response = Response(request.url, status=302, headers={"Location": "http://" + "b" * 56 + ".onion/x"},
+                        request=request)
+    with pytest.raises(OffsiteRedirect):
+        RedirectLoopMiddleware().process_response(request, response)
+    same = Response(request.url, status=302, headers={"Location": "/item/2"}, request=request)
+    assert RedirectLoopMiddleware().process_response(request, same) is same
