@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from onionwatch.config import ConfigError, load_config
+from onionwatch.safe_output import csv_cell, terminal_text
 
 
 def _command(subparsers, name: str, summary: str, example: str) -> argparse.ArgumentParser:
@@ -161,7 +162,7 @@ def _table(rows: list[dict], columns: list[tuple[str, str, int]]) -> str:
             value = f"{value:,.2f}"
         elif isinstance(value, list):
             value = ", ".join(map(str, value))
-        value = "" if value is None else str(value)
+        value = terminal_text(value)  # page text: no escape sequences reach the terminal
         return value if len(value) <= width else value[: width - 1] + "…"
 
     widths = [max([len(heading)] + [len(cell(r, key, w)) for r in rows]) for key, heading, w in columns]
@@ -197,10 +198,10 @@ def cmd_run(args, config) -> int:
         print(f"{report.market}: {report.status} — {report.pages} pages ({changes}), {report.listings} listings "
               f"extracted, {report.indexed} indexed, {len(gates)} gate pages, {len(errors)} page errors")
         if report.error:
-            print(f"  error: {report.error}")
+            print(f"  error: {terminal_text(report.error)}")
         for problem in report.problems:
             if problem.kind != "gate":
-                print(f"  {problem.kind}: {problem.url}: {problem.message}")
+                print(f"  {problem.kind}: {terminal_text(problem.url)}: {terminal_text(problem.message)}")
     print(f"\nIndex at {config.index_dir} holds {index.count()} listings.\n")
     for report in reports:
         result = index.search(f'market:"{report.market}"', limit=5)
@@ -246,7 +247,7 @@ def cmd_extract(args, config) -> int:
                 print(json.dumps(record, ensure_ascii=False))
             else:
                 detail = record.get("error") or f"{len(record['listings'])} listings"
-                print(f"{source}: {record['market'] or '?'} {record['page_type']} — {detail}")
+                print(terminal_text(f"{source}: {record['market'] or '?'} {record['page_type']} — {detail}"))
     return 0
 
 
@@ -259,8 +260,8 @@ def _emit(args, rows: list[dict], columns: list[tuple[str, str, int]], heading: 
         writer = csv.writer(sys.stdout)
         writer.writerow([key for key, _, _ in columns])
         for row in rows:
-            writer.writerow(["; ".join(map(str, v)) if isinstance(v := row.get(key), list) else ("" if v is None else v)
-                             for key, _, _ in columns])
+            writer.writerow([csv_cell(terminal_text("; ".join(map(str, v)) if isinstance(v := row.get(key), list)
+                                                    else v)) for key, _, _ in columns])
     else:
         if heading:
             print(heading)
@@ -397,7 +398,7 @@ def cmd_captures(args, config) -> int:
         total += checked
         altered.extend(bad)
     for record in altered:
-        print(f"ALTERED {record.warc_file} @ {record.offset} {record.url}: {'; '.join(record.problems)}")
+        print(terminal_text(f"ALTERED {record.warc_file} @ {record.offset} {record.url}: {'; '.join(record.problems)}"))
     print(f"{total} records in {len(files)} capture files checked, {len(altered)} altered.")
     return 1 if altered else 0
 

