@@ -229,3 +229,56 @@ def test_sanitisers():
     assert csv_cell("-12.5") == "-12.5" and csv_cell(-3) == -3 and csv_cell("Cocaine") == "Cocaine"
     assert terminal_text("a\x1b]8;;http://x\x1b\\b\x1b]8;;\x1b\\c\x1b[31md\x00e\x85f") == "abcdef"
     assert terminal_text("Мефедрон\nАлматы") == "Мефедрон Алматы"
+
+
+# --- 5. error pages are decided from structure, not a title word ------------------------------------
+
+def _listing_page(title: str, price: str = "$120") -> str:
+    return (f"<html><head><title>{title}</title></head><body><h1>{title}</h1>"
+            f"<table><tr><td>Price</td><td>{price}</td></tr><tr><td>Vendor</td><td>404 Labs</td></tr></table>"
+            "<button>Buy</button></body></html>")
+
+
+def test_titles_with_status_numbers_keep_their_listings():
+    from extract.page import extract_page
+
+    for title in ("Ecstasy Tesla 250mg x 500 pills", "Cocaine 1g - 404 Labs", "MDMA 500mg error-free stealth"):
+        result = extract_page(_listing_page(title).encode(), title)
+        assert result.page_type not in ("error", "captcha", "login"), title
+        assert len(result.listings) == 1, title
+    northwind = (site_dir("northwind") / "category" / "stimulants.html").read_text(encoding="utf-8")
+    plain = extract_page(northwind.encode(), "category")
+    retitled = northwind.replace("<title>", "<title>Pills x 500 - 404 Labs - error-free ", 1)
+    result = extract_page(retitled.encode(), "category")
+    assert plain.listings and result.page_type == plain.page_type
+    assert [item.title for item in result.listings] == [item.title for item in plain.listings]
+
+
+def test_real_error_pages_are_still_error_pages():
+    for page in ("<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>",
+                 "<html><head><title>Error 500 - Some Market</title></head><body>Error 500</body></html>",
+                 "<html><head><title>Ошибка</title></head><body><h1>Страница не найдена</h1></body></html>",
+                 "<html><head><title>Listing not found</title></head><body>"
+                 + "".join(f'<a href="/c/{i}">menu {i}</a>' for i in range(60)) + "</body></html>"):
+        from extract.document import parse
+        from extract.gates import gate_type
+
+        assert gate_type(parse(page.encode())) == "error", page
+
+
+def test_a_live_crawl_goes_on_past_a_500_pills_title(tmp_path, make_config, http_mirror):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text('<html><body><a href="a.html">a</a></body></html>')
+    (site / "a.html").write_text(_listing_page("Ecstasy Tesla 250mg x 500 pills").replace(
+        "</body>", '<a href="b.html">next</a></body>'))
+    (site / "b.html").write_text(_listing_page("Speed 10g").replace("</body>", '<a href="c.html">next</a></body>'))
+    (site / "c.html").write_text("<html><head><title>404 Not Found</title></head><body>Not Found</body></html>")
+    server = http_mirror(site)
+    market = MarketSource("live", server.url + "index.html")  # a live site: on_gate = stop
+    config = make_config(market)
+    index = open_index(config)
+    report = run_once(config, market, index)
+    assert report.status == "ok", report.error
+    titles = sorted(hit["title"] for hit in index.search("market:live", limit=10).hits)
+    assert titles == ["Ecstasy Tesla 250mg x 500 pills", "Speed 10g"]

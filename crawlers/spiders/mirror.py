@@ -95,7 +95,8 @@ class MirrorSpider(scrapy.Spider):
         gate = self.gate(response)
         if gate:
             self.gates.append({"url": response.url, "type": gate})
-            if self.on_gate == "stop":
+            # An error page says nothing about the session; only a captcha or login ends a live crawl.
+            if self.on_gate == "stop" and gate != "error":
                 raise CloseSpider(f"gate:{gate}")
             return
         if not isinstance(response, TextResponse):
