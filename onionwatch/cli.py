@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     index_cmd = _command(sub, "index", "Manage the search index; it is derived data, rebuilt from the capture store.",
                          "onionwatch index rebuild")
-    index_cmd.add_argument("action", choices=["rebuild"], help="rebuild: empty the index and re-extract every capture")
+    index_cmd.add_argument("action", choices=["rebuild"],
+                           help="rebuild: re-extract every capture into a new index, swapped in when done")
     index_cmd.set_defaults(handler=cmd_index)
 
     replay = _command(sub, "replay", "Re-extract captured WARC files with the current extractor and index them.",
@@ -345,26 +346,13 @@ def cmd_vendor(args, config) -> int:
 
 
 def cmd_index(args, config) -> int:
-    from crawlers.evidence import capture_files, read_pages
-    from index import open_index
-    from onionwatch.pipeline import MarketReport, Sinks, ingest_warc, source_root
+    from onionwatch.recovery import rebuild_index
 
-    files = sorted(capture_files(config.captures_dir), key=lambda p: (p.parent.name, p.name))
-    index = open_index(config)
-    index.clear()
-    sinks = Sinks.open(config, index, incremental=False)
-    total = 0
-    try:
-        for warc in files:  # oldest first, so the newest state wins and observations keep their dates
-            first = next(read_pages(warc), None)
-            if first is None:
-                continue
-            report = MarketReport(market=first.market or warc.parent.parent.name, warc_path=str(warc))
-            ingest_warc(warc, report.market, source_root(first.url), sinks, report)
-            total += report.indexed
-    finally:
-        sinks.close()
-    print(f"rebuilt from {len(files)} capture files: {index.count()} listings ({total} writes)")
+    result = rebuild_index(config)
+    for line in result.skipped:
+        print(f"warning: {terminal_text(line)}", file=sys.stderr)
+    print(f"rebuilt from {result.files} capture files: {result.listings} listings ({result.writes} writes)"
+          + (f"; {len(result.skipped)} problems (above)" if result.skipped else ""))
     return 0
 
 
@@ -523,6 +511,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"onionwatch: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a damaged store or an unreachable server: one line, which and how to recover
+        from onionwatch.recovery import store_failure
+
+        message = store_failure(exc, config) if "config" in locals() else None
+        if message is None:
+            raise
+        print(f"onionwatch: {message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from index.aggregations import observation_from
 from index.history import History
 from index.protocol import ListingIndex
 from onionwatch.config import Config, MarketSource
+from onionwatch.recovery import index_lost_listings
 
 # A listing's own page states its fields best; category cards may abbreviate them.
 _DETAIL_PAGE = "listing"
@@ -132,6 +133,8 @@ def ingest_warc(path: Path, market: str, root: str, sinks: Sinks, report: Market
     """
     known = sinks.state.known(market) if sinks.state else {}
     listed_before = sinks.state.listings_on(market) if sinks.state else {}
+    if known and index_lost_listings(sinks.index, listed_before):
+        known = {}  # the index lost what unchanged pages showed (deleted folder): read every page again
     seen: dict[str, str] = {}
     listed_now: dict[str, list[str]] = {}
     merged: dict[str, dict] = {}

@@ -282,3 +282,76 @@ def test_a_live_crawl_goes_on_past_a_500_pills_title(tmp_path, make_config, http
     assert report.status == "ok", report.error
     titles = sorted(hit["title"] for hit in index.search("market:live", limit=10).hits)
     assert titles == ["Ecstasy Tesla 250mg x 500 pills", "Speed 10g"]
+
+
+# --- 6. index rebuild never empties the index; damaged index files say how to recover ----------------
+
+@pytest.fixture
+def ran_tayga(tmp_path):
+    from helpers import onionwatch
+
+    config_file = tmp_path / "ow.toml"
+    config_file.write_text(f'[[markets]]\nname = "tayga"\nsource = "{site_dir("tayga")}"\n')
+    env = {"ONIONWATCH_DATA": str(tmp_path / "data")}
+    assert onionwatch("--config", str(config_file), "run", env=env).returncode == 0
+
+    def cli(*args):
+        return onionwatch("--config", str(config_file), *args, env=env)
+
+    return tmp_path / "data", cli
+
+
+def _listing_count(cli) -> int:
+    out = cli("search", "market:tayga", "--json", "--limit", "500")
+    assert out.returncode == 0, out.stderr
+    return len(out.stdout.splitlines())
+
+
+def test_rebuild_skips_a_garbled_warc_and_a_corrupt_rates_store(ran_tayga):
+    data, cli = ran_tayga
+    before = _listing_count(cli)
+    assert before == len(expected("tayga")["listings"])
+    (capture,) = list((data / "captures" / "tayga").rglob("*.warc.gz"))
+    garbled = capture.parent / "zz-garbled.warc.gz"
+    garbled.write_bytes(capture.read_bytes()[:300] + os.urandom(4000))
+    (data / "rates.sqlite").write_bytes(b"this is not a database" * 100)
+    out = cli("index", "rebuild")
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+    assert "zz-garbled.warc.gz: unreadable, skipped" in out.stderr and "rates.sqlite is damaged" in out.stderr
+    assert _listing_count(cli) == before
+
+
+def test_truncated_index_meta_is_one_line_and_rebuild_recovers(ran_tayga):
+    data, cli = ran_tayga
+    (meta,) = list((data / "index").rglob("meta.json"))
+    meta.write_text(meta.read_text()[:100])
+    broken = cli("search", "market:tayga")
+    assert broken.returncode == 1 and "Traceback" not in broken.stderr
+    assert len(broken.stderr.strip().splitlines()) == 1 and "onionwatch index rebuild" in broken.stderr
+    fixed = cli("index", "rebuild")
+    assert fixed.returncode == 0, fixed.stderr
+    assert _listing_count(cli) == len(expected("tayga")["listings"])
+
+
+def test_a_deleted_index_folder_is_refilled_by_the_next_run(ran_tayga):
+    import shutil
+
+    data, cli = ran_tayga
+    shutil.rmtree(data / "index")
+    again = cli("run")
+    assert again.returncode == 0, again.stderr
+    assert _listing_count(cli) == len(expected("tayga")["listings"])
+    third = cli("run")  # and an ordinary re-run after that reads nothing again
+    assert "0 listings extracted" in third.stdout or " 0 new, 0 changed" in third.stdout
+
+
+def test_a_corrupt_sqlite_store_names_the_file_and_the_way_back(ran_tayga):
+    data, cli = ran_tayga
+    (data / "state.sqlite").write_bytes(b"garbage" * 1000)
+    for suffix in ("-wal", "-shm"):
+        (data / f"state.sqlite{suffix}").unlink(missing_ok=True)
+    out = cli("run")
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert "state.sqlite is damaged" in line and "delete it" in line
