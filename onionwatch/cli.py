@@ -107,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     captures = _command(sub, "captures", "Check the capture store: re-hash every WARC record against its digest.",
                         "onionwatch captures verify\n"
                         "onionwatch captures verify --market tayga")
-    captures.add_argument("action", choices=["verify"], help="verify: report any record that changed since capture")
+    captures.add_argument("action", choices=["verify"],
+                          help="verify: report records altered, missing or cut off since capture (exit 1 if any)")
     captures.add_argument("--market", help="only this market's captures")
     captures.set_defaults(handler=cmd_captures)
 
@@ -377,18 +378,26 @@ def cmd_replay(args, config) -> int:
 
 
 def cmd_captures(args, config) -> int:
-    from crawlers.evidence import capture_files, verify
+    from crawlers.evidence import Damage, capture_files, check_capture, orphan_manifests
 
     files = capture_files(config.captures_dir, args.market)
-    total, altered = 0, []
-    for path in files:
-        checked, bad = verify(path)
+    total, damage, unlisted = 0, [], 0
+    for path in files:  # a damaged file is reported and the next one checked
+        checked, found, has_manifest = check_capture(path)
         total += checked
-        altered.extend(bad)
-    for record in altered:
-        print(terminal_text(f"ALTERED {record.warc_file} @ {record.offset} {record.url}: {'; '.join(record.problems)}"))
-    print(f"{total} records in {len(files)} capture files checked, {len(altered)} altered.")
-    return 1 if altered else 0
+        damage.extend(found)
+        unlisted += not has_manifest
+    for manifest in orphan_manifests(config.captures_dir, args.market):
+        damage.append(Damage("MISSING", str(manifest)[: -len(".manifest.jsonl")], None, "",
+                             "the whole capture file is gone (its run's manifest is still there)"))
+    for problem in damage:
+        print(terminal_text(problem.line()))
+    kinds = [d.kind for d in damage]
+    others = len(kinds) - kinds.count("ALTERED") - kinds.count("MISSING")
+    print(f"{total} records in {len(files)} capture files checked, {kinds.count('ALTERED')} altered."
+          f" {kinds.count('MISSING')} missing, {others} other problems"
+          + (f"; {unlisted} files have no record manifest (digests checked only)" if unlisted else "") + ".")
+    return 1 if damage else 0
 
 
 def cmd_rates(args, config) -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import subprocess
 import sys
@@ -355,3 +356,66 @@ def test_a_corrupt_sqlite_store_names_the_file_and_the_way_back(ran_tayga):
     assert out.returncode == 1 and "Traceback" not in out.stderr
     (line,) = out.stderr.strip().splitlines()
     assert "state.sqlite is damaged" in line and "delete it" in line
+
+
+# --- 7. captures verify reports every kind of damage, per file and record -----------------------------
+
+def _damaged_capture_setup(ran_tayga):
+    import shutil
+
+    data, cli = ran_tayga
+    (capture,) = list((data / "captures" / "tayga").rglob("*.warc.gz"))
+    manifest = Path(str(capture) + ".manifest.jsonl")
+    assert manifest.exists()
+    entries = [json.loads(line) for line in manifest.read_text().splitlines()]
+    pages = [e for e in entries if "offset" in e]
+    assert entries[-1]["closed"] and entries[-1]["pages"] == len(pages) > 5
+    raw = capture.read_bytes()
+    made = {}
+
+    def copy(name: str, content: bytes) -> Path:
+        target = capture.parent / f"{name}.warc.gz"
+        target.write_bytes(content)
+        shutil.copy(manifest, str(target) + ".manifest.jsonl")
+        made[name] = target
+        return target
+
+    copy("truncated", raw[: len(raw) // 2])
+    copy("emptied", b"")
+    cut = pages[3]
+    copy("cut", raw[: cut["offset"]] + raw[cut["end"]:])
+    middle = pages[4]["offset"] + 40
+    copy("garbled", raw[:middle] + bytes(b ^ 0x5A for b in raw[middle: middle + 200]) + raw[middle + 200:])
+    return data, cli, capture, pages, made
+
+
+def test_verify_reports_truncated_emptied_cut_and_garbled_files(ran_tayga):
+    import json as _json  # noqa: F401
+
+    data, cli, capture, pages, made = _damaged_capture_setup(ran_tayga)
+    out = cli("captures", "verify")
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+    lines = out.stdout.splitlines()
+
+    def about(name):
+        return [line for line in lines if str(made[name]) in line]
+
+    assert not [line for line in lines if str(capture) + " " in line or str(capture) + ":" in line]  # intact
+    assert any(line.startswith("TRUNCATED") for line in about("truncated"))
+    assert any(line.startswith("MISSING") for line in about("truncated"))
+    assert any(line.startswith("EMPTY") for line in about("emptied"))
+    assert len([line for line in about("emptied") if line.startswith("MISSING")]) == len(pages)
+    (missing,) = [line for line in about("cut") if line.startswith("MISSING")]
+    assert pages[3]["url"] in missing
+    assert any(line.startswith(("UNREADABLE", "ALTERED")) for line in about("garbled"))
+    # every file was checked, the garbled one did not stop the rest
+    assert all(about(name) for name in made)
+
+
+def test_verify_reports_a_deleted_capture_file(ran_tayga):
+    data, cli = ran_tayga
+    (capture,) = list((data / "captures" / "tayga").rglob("*.warc.gz"))
+    capture.unlink()
+    out = cli("captures", "verify")
+    assert out.returncode == 1
+    assert any(line.startswith("MISSING") and str(capture) in line for line in out.stdout.splitlines())
