@@ -263,6 +263,9 @@ def run_market(config: Config, market: MarketSource, sinks: Sinks,
         report.problems.append(PageProblem(failure["url"], "error", failure["error"]))
     if summary.status != "ok":
         report.status, report.error = "failed", summary.error
+    elif summary.pages == 0:  # a monitor that cannot reach its market says so
+        why = summary.failures[0]["error"] if summary.failures else "nothing could be fetched"
+        report.status, report.error = "failed", f"source unreachable: {start_url}: {why}"
     elif summary.stopped_on_gate:
         gate = summary.gates[-1]
         report.status = "degraded"

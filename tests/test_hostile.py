@@ -419,3 +419,40 @@ def test_verify_reports_a_deleted_capture_file(ran_tayga):
     out = cli("captures", "verify")
     assert out.returncode == 1
     assert any(line.startswith("MISSING") and str(capture) in line for line in out.stdout.splitlines())
+
+
+# --- 8. a monitor that cannot reach its market says so -------------------------------------------------
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_source_and_dead_proxy_fail_with_the_reason(make_config):
+    limits = CrawlLimits(retry_times=1, retry_base_delay_s=0.1, timeout_s=5)
+    unreachable = MarketSource("gone", f"http://127.0.0.1:{_closed_port()}/index.html")
+    config = replace(make_config(unreachable), limits=limits)
+    report = run_once(config, unreachable, open_index(config))
+    assert report.status == "failed" and "source unreachable" in report.error and "refused" in report.error.lower()
+
+    onion = MarketSource("hidden", "http://" + "c" * 56 + ".onion/")
+    config = replace(make_config(onion), limits=limits, http_proxies=(f"http://127.0.0.1:{_closed_port()}",))
+    report = run_once(config, onion, open_index(config))
+    assert report.status == "failed" and "source unreachable" in report.error
+
+
+def test_a_failed_run_is_recorded_as_failed(tmp_path):
+    from helpers import onionwatch
+
+    config_file = tmp_path / "ow.toml"
+    config_file.write_text(f'[limits]\nretry_times = 0\n[[markets]]\nname = "gone"\n'
+                           f'source = "http://127.0.0.1:{_closed_port()}/"\n')
+    env = {"ONIONWATCH_DATA": str(tmp_path / "data")}
+    out = onionwatch("--config", str(config_file), "run", env=env)
+    assert out.returncode == 1 and "gone: failed" in out.stdout
+    runs = onionwatch("--config", str(config_file), "runs", "--json", env=env)
+    (row,) = [json.loads(line) for line in runs.stdout.splitlines()]
+    assert row["status"] == "failed" and "source unreachable" in row["reason"]
