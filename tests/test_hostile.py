@@ -456,3 +456,105 @@ def test_a_failed_run_is_recorded_as_failed(tmp_path):
     runs = onionwatch("--config", str(config_file), "runs", "--json", env=env)
     (row,) = [json.loads(line) for line in runs.stdout.splitlines()]
     assert row["status"] == "failed" and "source unreachable" in row["reason"]
+
+
+# --- 9. alert sinks are bounded and never hold the write turn ----------------------------------------
+
+class _HungSinks:
+    """A webhook that answers one byte every 2 s, and an SMTP server that accepts and never speaks."""
+
+    def __init__(self):
+        import socket
+        import threading
+        import time
+
+        self.stop = threading.Event()
+        self.sockets = []
+        self.connections = []
+
+        def serve(listener, trickle):
+            listener.settimeout(0.2)
+            while not self.stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    continue
+                self.connections.append(conn)
+                if trickle:
+                    def drip(conn=conn):
+                        try:
+                            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
+                                if self.stop.wait(2):
+                                    return
+                                conn.send(bytes([byte]))
+                        except OSError:
+                            pass
+                    threading.Thread(target=drip, daemon=True).start()
+
+        for trickle in (True, False):
+            listener = socket.socket()
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(16)
+            self.sockets.append(listener)
+            threading.Thread(target=serve, args=(listener, trickle), daemon=True).start()
+        self.webhook = f"http://127.0.0.1:{self.sockets[0].getsockname()[1]}/hook"
+        self.smtp_port = self.sockets[1].getsockname()[1]
+        self.time = time
+
+    def close(self):
+        self.stop.set()
+        for sock in self.sockets + self.connections:
+            sock.close()
+
+
+def test_hung_webhook_and_silent_smtp_cost_bounded_time_outside_the_write_turn(make_config):
+    import threading
+    import time
+
+    from onionwatch.alerts import SINK_TIMEOUT_S
+    from onionwatch.config import AlertConfig
+    from onionwatch.monitor import Monitor
+
+    hung = _HungSinks()
+    try:
+        market = MarketSource("tayga", (site_dir("tayga") / "index.html").as_uri())
+        alerts = AlertConfig(webhook=hung.webhook, smtp_host="127.0.0.1", smtp_port=hung.smtp_port,
+                             smtp_to=("analyst@unit.test",))
+        config = replace(make_config(market), alerts=alerts)
+        monitor = Monitor(config, open_index(config))
+        monitor.watchlists.add("meph", "drug:mephedrone")
+        held_during_delivery = []
+        original = monitor.watchlists.deliver
+
+        def deliver(sinks):
+            started = time.monotonic()
+            def try_write_turn():
+                got = monitor._writing.acquire(timeout=1)
+                if got:
+                    monitor._writing.release()
+                held_during_delivery.append(not got)
+
+            probe = threading.Thread(target=try_write_turn)
+            probe.start()
+            result = original(sinks)
+            probe.join()
+            deliver.took = time.monotonic() - started
+            return result
+
+        monitor.watchlists.deliver = deliver
+        started = time.monotonic()
+        done = threading.Thread(target=monitor.run, args=(market,), daemon=True)
+        done.start()
+        done.join(120)
+        assert not done.is_alive(), "the run hung on its alert sinks"
+        assert deliver.took < 2 * SINK_TIMEOUT_S + 3, deliver.took  # each sink once, then skipped
+        assert held_during_delivery == [False]  # other markets could write while alerts went out
+        pending = monitor.watchlists._db.execute(
+            "SELECT count(*) FROM deliveries WHERE delivered IS NULL").fetchone()[0]
+        assert pending == 4  # two hits, two sinks: kept for the next round
+        (run,) = monitor.runs.recent()
+        assert run["status"] == "ok"
+        monitor.close()
+        assert time.monotonic() - started < 60
+    finally:
+        hung.close()
