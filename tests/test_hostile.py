@@ -558,3 +558,97 @@ def test_hung_webhook_and_silent_smtp_cost_bounded_time_outside_the_write_turn(m
         assert time.monotonic() - started < 60
     finally:
         hung.close()
+
+
+# --- 10. nothing is left behind by a kill ------------------------------------------------------------
+
+def _slow_site(tmp_path, http_mirror, seconds: float):
+    import threading
+
+    site = tmp_path / "slow-site"
+    site.mkdir(exist_ok=True)
+    (site / "index.html").write_text('<html><body><a href="slow.html">s</a></body></html>')
+    release = threading.Event()
+
+    def slow(handler):
+        release.wait(seconds)
+        try:
+            handler.send_response(200)
+            handler.end_headers()
+            handler.wfile.write(b"<html><body>late</body></html>")
+        except OSError:
+            pass
+
+    server = http_mirror(site, routes={"/slow.html": slow})
+    return server, release
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "\nState:\tZ" in state or "\nState:\tX" in state
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        if f"\nPPid:\t{pid}\n" in text:
+            found.append(int(status.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_killing_the_parent_kills_the_crawl_and_the_run_becomes_interrupted(tmp_path, http_mirror):
+    import signal
+    import time
+
+    from helpers import onionwatch
+
+    server, release = _slow_site(tmp_path, http_mirror, 60)
+    config_file = tmp_path / "ow.toml"
+    config_file.write_text(f'[[markets]]\nname = "slow"\nsource = "{server.url}index.html"\non_gate = "skip"\n')
+    env = {**os.environ, "ONIONWATCH_DATA": str(tmp_path / "data")}
+    parent = subprocess.Popen([sys.executable, "-m", "onionwatch.cli", "--config", str(config_file), "run"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while "GET /slow.html" not in server.arrivals and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "GET /slow.html" in server.arrivals
+        (child,) = _children(parent.pid)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while not _gone(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _gone(child), "the crawl child outlived its parent"
+    finally:
+        release.set()
+        parent.kill()
+    runs = onionwatch("--config", str(config_file), "runs", "--json", env={"ONIONWATCH_DATA": str(tmp_path / "data")})
+    (row,) = [json.loads(line) for line in runs.stdout.splitlines()]
+    assert row["status"] == "interrupted" and "died" in row["reason"]
+
+
+def test_the_crawl_child_keeps_its_own_wall_clock(tmp_path, http_mirror):
+    import time
+
+    server, release = _slow_site(tmp_path, http_mirror, 60)
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(__import__("dataclasses").asdict(CrawlSpec(
+        market="slow", start_url=server.url + "index.html", warc_path=str(tmp_path / "w.warc.gz"), wall_clock_s=1,
+        timeout_s=120))))
+    started = time.monotonic()
+    try:
+        # The child alone (as if its parent had stopped watching the clock): it ends itself.
+        out = subprocess.run([sys.executable, "-m", "crawlers.runner", str(spec), str(tmp_path / "s.json"),
+                              str(os.getpid())], capture_output=True, timeout=50)
+    finally:
+        release.set()
+    assert out.returncode != 0 and time.monotonic() - started < 20
