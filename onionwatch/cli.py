@@ -22,6 +22,24 @@ def _command(subparsers, name: str, summary: str, example: str) -> argparse.Argu
     )
 
 
+def _count(low: int, high: int):
+    """An argparse type: a whole number from ``low`` to ``high`` (a bad --limit is an error, not a crash)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range ({low} to {high})")
+        return value
+
+    parse.__name__ = "count"
+    return parse
+
+
+MAX_LIMIT = 10_000
+
+
 def _output_options(parser: argparse.ArgumentParser) -> None:
     formats = parser.add_mutually_exclusive_group()
     formats.add_argument("--json", action="store_true", help="JSON lines, one row each, for machines")
@@ -59,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query", help="free text, \"phrases\", filters (drug: market: vendor: city: district: "
                                       "ships_from: ships_to: currency: dead_drop: drug_class:), ranges "
                                       "(price_usd:[10 TO 50] seen:>=2024-01-01), AND OR NOT ( )")
-    search.add_argument("--limit", type=int, default=20, help="most hits to show (default 20)")
+    search.add_argument("--limit", type=_count(1, MAX_LIMIT), default=20,
+                        help=f"most hits to show, 1 to {MAX_LIMIT} (default 20)")
     _output_options(search)
     search.set_defaults(handler=cmd_search)
 
@@ -72,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--by", default="drug", help="group by drug, drug_class, market, city, vendor, ships_from or dead_drop")
     what = stats.add_mutually_exclusive_group()
     what.add_argument("--counts", action="store_true", help="listing counts per group instead of prices")
-    what.add_argument("--top-vendors", type=int, metavar="N", help="the N vendors with most listings")
+    what.add_argument("--top-vendors", type=_count(1, MAX_LIMIT), metavar="N", help="the N vendors with most listings")
     _output_options(stats)
     stats.set_defaults(handler=cmd_stats)
 
@@ -141,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "onionwatch runs\n"
                     "onionwatch runs --market tayga --limit 50 --json")
     runs.add_argument("--market", help="only this market")
-    runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--limit", type=_count(1, MAX_LIMIT), default=20, help=f"most runs to show, 1 to {MAX_LIMIT}")
     _output_options(runs)
     runs.set_defaults(handler=cmd_runs)
 
@@ -361,13 +380,23 @@ def cmd_replay(args, config) -> int:
     from index import open_index
     from onionwatch.pipeline import MarketReport, Sinks, ingest_warc, source_root, start_url_of
 
+    missing = [warc for warc in args.warcs if not Path(warc).is_file()]
+    if missing:
+        print(f"onionwatch replay: no such capture file: {', '.join(missing)}", file=sys.stderr)
+        return 2
     sinks = Sinks.open(config, open_index(config), incremental=False)
     status = 0
     try:
         for warc in args.warcs:
-            root = args.root or source_root(start_url_of(f"warc:{Path(warc).resolve()}"))
             report = MarketReport(market=args.market, warc_path=warc)
-            ingest_warc(Path(warc), args.market, root, sinks, report)
+            try:
+                root = args.root or source_root(start_url_of(f"warc:{Path(warc).resolve()}"))
+                ingest_warc(Path(warc), args.market, root, sinks, report)
+            except Exception as exc:  # garbage or a damaged capture: say so, go on with the next file
+                print(f"onionwatch replay: {warc}: not a readable WARC capture ({type(exc).__name__}: "
+                      f"{terminal_text(str(exc))[:200]}); check it with 'onionwatch captures verify'", file=sys.stderr)
+                status = 1
+                continue
             print(f"{warc}: {report.pages} pages, {report.listings} listings, {report.indexed} indexed")
             if report.error:
                 print(f"  error: {report.error}")

@@ -652,3 +652,87 @@ def test_the_crawl_child_keeps_its_own_wall_clock(tmp_path, http_mirror):
     finally:
         release.set()
     assert out.returncode != 0 and time.monotonic() - started < 20
+
+
+# --- 11. dead links in folder mirrors are not retried ------------------------------------------------
+
+def test_dead_links_in_a_folder_mirror_fail_at_once(tmp_path, make_config):
+    import time
+
+    site = tmp_path / "dead"
+    site.mkdir()
+    (site / "index.html").write_text(
+        "<html><body>" + "".join(f'<a href="missing-{i}.html">{i}</a>' for i in range(30)) + "</body></html>")
+    market = MarketSource("dead", (site / "index.html").as_uri())
+    config = replace(make_config(market), limits=CrawlLimits(retry_times=3, retry_base_delay_s=2))
+    started = time.monotonic()
+    report = run_once(config, market, open_index(config))
+    took = time.monotonic() - started
+    errors = [p for p in report.problems if p.kind == "error"]
+    assert len(errors) == 30 and all("no such page" in p.message for p in errors)
+    assert took < 20, took  # with retries: 30 x (2 + 4 + 8) s of back-off
+    assert report.status == "ok"  # the start page was read: the market is reachable
+
+
+# --- 12. bad input is one line, never a traceback or an abort ----------------------------------------
+
+@pytest.mark.parametrize("args, message", [
+    (("search", "x", "--limit", "0"), "out of range"),
+    (("search", "x", "--limit", "-1"), "out of range"),
+    (("search", "x", "--limit", "1000000000000"), "out of range"),
+    (("search", "x", "--limit", "many"), "not a whole number"),
+    (("runs", "--limit", "0"), "out of range"),
+    (("stats", "--top-vendors", "99999999999"), "out of range"),
+    (("search", "(" * 5000 + "x" + ")" * 5000), "nested more than"),
+    (("search", "NOT " * 20000 + "x"), "more than 64 NOT"),
+    (("search", "cocaine " * 3000), "query too long"),
+    (("watch", "add", "w", "NOT " * 20000 + "x"), "more than 64 NOT"),
+])
+def test_bad_cli_input_is_one_clear_line(tmp_path, args, message):
+    from helpers import onionwatch
+
+    out = onionwatch(*args, env={"ONIONWATCH_DATA": str(tmp_path / "data")})
+    assert out.returncode == 2, out.stderr[-500:]
+    assert "Traceback" not in out.stderr and "panic" not in out.stderr
+    assert message in out.stderr
+    assert len([line for line in out.stderr.splitlines() if "error" in line or message in line]) == 1
+
+
+def test_unreachable_elasticsearch_is_one_line(tmp_path):
+    from helpers import onionwatch
+
+    config_file = tmp_path / "ow.toml"
+    config_file.write_text(f'[index]\nbackend = "elasticsearch"\nurl = "http://127.0.0.1:{_closed_port()}"\n')
+    out = onionwatch("--config", str(config_file), "search", "cocaine", env={"ONIONWATCH_DATA": str(tmp_path / "d")})
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert "Elasticsearch at http://127.0.0.1:" in line and "cannot be used" in line
+
+
+@pytest.mark.parametrize("store", ["runs.sqlite", "watchlists.sqlite", "history.sqlite"])
+def test_corrupt_sqlite_stores_name_the_file(tmp_path, store):
+    from helpers import onionwatch
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / store).write_bytes(b"\x00garbage" * 2000)
+    command = {"runs.sqlite": ("runs",), "watchlists.sqlite": ("watch", "list"),
+               "history.sqlite": ("changes", "--since", "2024-01-01")}[store]
+    out = onionwatch(*command, env={"ONIONWATCH_DATA": str(data)})
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert f"{data / store} is damaged" in line and "to recover" in line
+
+
+def test_replay_of_a_missing_or_garbage_warc_is_one_line(tmp_path):
+    from helpers import onionwatch
+
+    env = {"ONIONWATCH_DATA": str(tmp_path / "data")}
+    missing = onionwatch("replay", "--market", "m", str(tmp_path / "nope.warc.gz"), env=env)
+    assert missing.returncode == 2 and "no such capture file" in missing.stderr and "Traceback" not in missing.stderr
+    garbage = tmp_path / "junk.warc.gz"
+    garbage.write_bytes(os.urandom(5000))
+    bad = onionwatch("replay", "--market", "m", str(garbage), env=env)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    (line,) = bad.stderr.strip().splitlines()
+    assert "not a readable WARC capture" in line
