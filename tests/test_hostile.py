@@ -736,3 +736,48 @@ def test_replay_of_a_missing_or_garbage_warc_is_one_line(tmp_path):
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     (line,) = bad.stderr.strip().splitlines()
     assert "not a readable WARC capture" in line
+
+
+# --- 13. smaller: deep nesting, page size on file://, nonsense prices --------------------------------
+
+def _deep(levels: int) -> bytes:
+    return ("<html><body>" + "<div>" * levels + "<h1>Deep Cocaine 1g</h1><table><tr><td>Price</td><td>$50</td></tr>"
+            "</table><button>Buy</button>" + "</div>" * levels + "</body></html>").encode()
+
+
+def test_listing_nested_deeper_than_255_levels_is_read_and_deeper_still_is_warned():
+    from extract.page import extract_page
+
+    result = extract_page(_deep(300), "deep")
+    assert [listing.title for listing in result.listings] == ["Deep Cocaine 1g"]
+    lost = extract_page(_deep(5000), "deeper")
+    assert any("nested deeper" in warning for warning in lost.warnings)
+
+
+def test_max_page_bytes_applies_to_folder_mirrors(tmp_path, make_config):
+    site = tmp_path / "big"
+    site.mkdir()
+    (site / "index.html").write_text('<html><body><a href="huge.html">h</a><a href="ok.html">o</a></body></html>')
+    (site / "huge.html").write_bytes(b"<html><body>" + b"<p>x</p>" * 300_000 + b"</body></html>")
+    (site / "ok.html").write_text("<html><body>fine</body></html>")
+    market = MarketSource("big", (site / "index.html").as_uri())
+    config = replace(make_config(market), limits=CrawlLimits(max_page_bytes=1024 * 1024))
+    report = run_once(config, market, open_index(config))
+    (problem,) = [p for p in report.problems if p.url.endswith("huge.html")]
+    assert "too large" in problem.message
+    assert {Path(page.url).name for page in read_pages(Path(report.warc_path))} == {"index.html", "ok.html"}
+
+
+@pytest.mark.parametrize("shown", ["$0.0.0.0.5", "$" + "0." * 500 + "5", "0.0.0.5 USD", "0,0,0,5 $"])
+def test_dotted_nonsense_is_not_a_price(shown):
+    from extract.measures import parse_prices
+
+    assert parse_prices(shown) == []
+
+
+def test_real_grouped_prices_still_read():
+    from extract.measures import parse_prices
+
+    assert [m.amount for m in parse_prices("1.500.000 руб")] == [1_500_000]
+    assert [m.amount for m in parse_prices("1,500,000 KZT")] == [1_500_000]
+    assert [m.amount for m in parse_prices("$1,234.50")] == [1234.5]
