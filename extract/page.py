@@ -50,6 +50,14 @@ def extract_page(
     gate = gate_type(doc)
     if gate is not None:
         return PageResult(source=source, market=known.name if known else market, page_type=gate, warnings=doc.warnings)
+    try:
+        return _extract_from(doc, known, source, url, market, captured_at, rates)
+    except RecursionError:  # markup nested deeper than the page objects can walk
+        return PageResult(source=source, market=known.name if known else market, page_type="error",
+                          error="markup nested too deep to read (hundreds of levels)", warnings=doc.warnings)
+
+
+def _extract_from(doc, known, source, url, market, captured_at, rates) -> PageResult:
     page = known.page_for(doc, url) if known else GenericPage(doc, url)
     day = (captured_at or datetime.now(timezone.utc)).date() if captured_at else date.today()
     listings = []
