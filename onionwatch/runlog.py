@@ -83,10 +83,14 @@ class RunLog:
                              (_now(), status, reason, run_id))
 
     def interrupt_unfinished(self, reason: str) -> int:
-        """Runs still marked running (the process stopped under them) become interrupted."""
+        """Runs still marked running by this process, or by one that is gone, become interrupted;
+        a run another live process is doing (an ``onionwatch run`` beside the scheduler) is left alone."""
+        stale = [row["run_id"] for row in self._db.execute("SELECT run_id, pid FROM runs WHERE status = 'running'")
+                 if not row["pid"] or row["pid"] == os.getpid() or not _alive(row["pid"])]
         with self._db:
-            return self._db.execute("UPDATE runs SET ended = ?, status = 'interrupted', reason = ? "
-                                    "WHERE status = 'running'", (_now(), reason)).rowcount
+            return sum(self._db.execute("UPDATE runs SET ended = ?, status = 'interrupted', reason = ? "
+                                        "WHERE run_id = ? AND status = 'running'", (_now(), reason, run_id)).rowcount
+                       for run_id in stale)
 
     def recent(self, limit: int = 20, market: str | None = None) -> list[dict]:
         self.reap_dead()

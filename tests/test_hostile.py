@@ -781,3 +781,23 @@ def test_real_grouped_prices_still_read():
     assert [m.amount for m in parse_prices("1.500.000 руб")] == [1_500_000]
     assert [m.amount for m in parse_prices("1,500,000 KZT")] == [1_500_000]
     assert [m.amount for m in parse_prices("$1,234.50")] == [1234.5]
+
+
+def test_runs_of_other_live_processes_are_left_alone(tmp_path):
+    from onionwatch.runlog import RunLog
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        log = RunLog(tmp_path / "runs.sqlite")
+        mine = log.start("a")
+        theirs = log.start("b")
+        log._db.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (other.pid, theirs))
+        log._db.commit()
+        assert log.interrupt_unfinished("scheduler restarted") == 1
+        status = {row["run_id"]: row["status"] for row in log.recent()}
+        assert status == {mine: "interrupted", theirs: "running"}
+    finally:
+        other.kill()
+        other.wait()
+    status = {row["run_id"]: row["status"] for row in RunLog(tmp_path / "runs.sqlite").recent()}
+    assert status[theirs] == "interrupted"
