@@ -7,10 +7,14 @@ enforces the wall-clock limit, and returns the child's summary. Child side:
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -71,6 +75,7 @@ def scrapy_settings(spec: CrawlSpec) -> dict:
     settings = {
         **BASE_SETTINGS,
         "ONIONWATCH_WARC_PATH": spec.warc_path,
+        "ONIONWATCH_START_URL": spec.start_url,
         "ONIONWATCH_HTTP_PROXIES": spec.proxies,
         "ONIONWATCH_WARC_SOURCE": spec.warc_source,
         "DEPTH_LIMIT": spec.max_depth,
@@ -121,7 +126,7 @@ def crawl(spec: CrawlSpec) -> CrawlSummary:
         summary_file = Path(scratch) / "summary.json"
         spec_file.write_text(json.dumps(asdict(spec)), encoding="utf-8")
         child = subprocess.Popen(
-            [sys.executable, "-m", "crawlers.runner", str(spec_file), str(summary_file)],
+            [sys.executable, "-m", "crawlers.runner", str(spec_file), str(summary_file), str(os.getpid())],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
         with _children_lock:
@@ -143,13 +148,75 @@ def crawl(spec: CrawlSpec) -> CrawlSummary:
         return CrawlSummary(**json.loads(summary_file.read_text(encoding="utf-8")))
 
 
+# Seconds the child may run past its wall-clock limit before it ends itself (its parent normally
+# stops it at the limit; this is for a child whose parent is gone).
+_CHILD_GRACE_S = 5.0
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int, wall_clock_s: float) -> None:
+    """The crawl child never outlives its parent nor its own wall-clock limit.
+
+    Linux: the kernel sends SIGKILL when the parent dies (PR_SET_PDEATHSIG). Everywhere:
+    a watchdog thread ends the process when the parent pid changes or the limit passes.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if parent_pid and os.getppid() != parent_pid:
+        os._exit(3)  # the parent died before the death signal was armed
+    deadline = time.monotonic() + wall_clock_s + _CHILD_GRACE_S
+
+    def watch():
+        while True:
+            time.sleep(0.5)
+            if (parent_pid and os.getppid() != parent_pid) or time.monotonic() > deadline:
+                os._exit(3)
+
+    threading.Thread(target=watch, name="onionwatch-watchdog", daemon=True).start()
+
+
+def guard_name_lookups(log_path: str | None) -> None:
+    """Refuse, in this process, any local lookup of an .onion name (a leak to the resolver);
+    with ``log_path`` (``$ONIONWATCH_DNS_LOG``), append every name looked up to that file,
+    so an operator (or a test) can see exactly what the crawl asked the resolver."""
+    from crawlers.middlewares.onion_guard import is_onion_host
+
+    def wrap(original):
+        def lookup(host, *args, **kwargs):
+            name = host.decode("idna", "replace") if isinstance(host, bytes) else str(host)
+            if log_path:
+                with open(log_path, "a", encoding="utf-8") as handle:
+                    handle.write(name + "\n")
+            if is_onion_host(name):
+                raise socket.gaierror(socket.EAI_NONAME, f"refused to resolve {name} locally (.onion goes through Tor)")
+            return original(host, *args, **kwargs)
+
+        return lookup
+
+    for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex"):
+        setattr(socket, name, wrap(getattr(socket, name)))
+
+
+# Page failures kept in detail; a mirror full of dead links is summed up, not held in memory.
+MAX_FAILURES_KEPT = 1000
+
+
 def main(argv: list[str]) -> int:
+    spec = CrawlSpec(**json.loads(Path(argv[0]).read_text(encoding="utf-8")))
+    summary_path = Path(argv[1])
+    _die_with_parent(int(argv[2]) if len(argv) > 2 else 0, spec.wall_clock_s)
+    guard_name_lookups(os.environ.get("ONIONWATCH_DNS_LOG"))
+
     from scrapy.crawler import CrawlerProcess
 
     from crawlers.spiders.mirror import MirrorSpider
 
-    spec = CrawlSpec(**json.loads(Path(argv[0]).read_text(encoding="utf-8")))
-    summary_path = Path(argv[1])
     check_safe(spec)
     process = CrawlerProcess(settings=scrapy_settings(spec), install_root_handler=True)
     crawler = process.create_crawler(MirrorSpider)
@@ -161,7 +228,9 @@ def main(argv: list[str]) -> int:
         status="ok",
         pages=stats.get("item_scraped_count", 0),
         warc_path=spec.warc_path,
-        failures=crawler.spider.failures,
+        failures=crawler.spider.failures + (
+            [{"url": "", "error": f"and {crawler.spider.failures_dropped} more failed pages"}]
+            if crawler.spider.failures_dropped else []),
         gates=crawler.spider.gates,
         finish_reason=stats.get("finish_reason"),
     )

@@ -23,10 +23,13 @@ BASE_SETTINGS = {
     "DOWNLOADER_MIDDLEWARES": {
         # Replay answers before anything could reach the network.
         "crawlers.middlewares.warc_replay.WarcReplayMiddleware": 10,
+        # Folder mirrors: nothing outside the mirror folder is read, missing files fail at once.
+        "crawlers.middlewares.file_mirror.FileMirrorMiddleware": 20,
         "crawlers.middlewares.onion_guard.OnionGuardMiddleware": 50,
         "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
         "crawlers.middlewares.backoff_retry.BackoffRetryMiddleware": 550,
-        # Above RedirectMiddleware (600), so it sees a redirect before it is followed.
+        # Above RedirectMiddleware (600), so it sees a redirect before it is followed
+        # (loops, and redirects off the source's host, are page errors, never followed).
         "crawlers.middlewares.redirect_loop.RedirectLoopMiddleware": 650,
     },
     "ITEM_PIPELINES": {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 from dataclasses import dataclass, field
 
 import lxml.html
@@ -16,6 +17,18 @@ from lxml import etree
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
+
+
+# libxml2 stops at 255 levels of nesting unless told the tree may be huge; a market page nested
+# deeper (page builders, or on purpose) would lose everything below that level without a word.
+# Pages are capped at 10 MB before parsing, so the lifted limit costs no more than that.
+_PARSERS = threading.local()
+
+
+def _html_parser() -> lxml.html.HTMLParser:
+    if not hasattr(_PARSERS, "parser"):
+        _PARSERS.parser = lxml.html.HTMLParser(huge_tree=True)
+    return _PARSERS.parser
 
 
 class UnreadablePage(ValueError):
@@ -113,7 +126,10 @@ def parse(raw: bytes, header_encoding: str | None = None) -> Document:
         warnings.append("truncated: the page ends before </html>")
     text = text.replace("\x00", "")
     try:
-        tree = lxml.html.document_fromstring(text)
+        parser = _html_parser()
+        tree = lxml.html.document_fromstring(text, parser=parser)
+        if any("Excessive depth" in entry.message for entry in parser.error_log):
+            warnings.append("markup nested deeper than the parser's limit (2048 levels): what lies deeper is lost")
     except (etree.ParserError, ValueError):
         tree = None
     if tree is None or tree.find("body") is None and not tree.text_content().strip():

@@ -25,17 +25,59 @@ _ERROR_TITLE = re.compile(r"\b(?:40[034]|50[0234])\b|not found|\berror\b|оши�
 _ERROR_WORDS = re.compile(
     r"not found|page (?:does not|doesn't) exist|server error|страница не найдена", re.IGNORECASE
 )
+# An error page's title says only that: "404", "Error 500", "404 - Not Found", "Ошибка 404".
+# A title that merely holds such a word ("... 500 pills", "... 404 Labs") is no evidence alone.
+_ERROR_ONLY_TITLE = re.compile(
+    r"\W*(?:(?:error|ошибка|http)\W*)?(?:40[034]|50[0234])?\W*"
+    r"(?:not found|page not found|forbidden|internal server error|server error|bad gateway|service unavailable|"
+    r"gateway time-?out|error|ошибка|страница не найдена|не найдено)?\W*(?:40[034]|50[0234])?\W*",
+    re.IGNORECASE,
+)
+# Phrases only error pages put in a title ("Listing not found").
+_ERROR_PHRASE = re.compile(
+    r"not found|page (?:does not|doesn't) exist|server error|не найден|"
+    r"\b(?:error|ошибка|http)\s*:?\s*(?:40[034]|50[0234])\b|\b(?:40[034]|50[0234])\s*[-:–]?\s*(?:error|ошибка)\b",
+    re.IGNORECASE)
+# Bans and warnings for forbidden actions: the market refuses the page.
+_BAN_WORDS = re.compile(
+    r"security breach detected|you tried to perform an illegal action|maximum strikes reached|"
+    r"account (?:is |has been |will be )?(?:temporarily )?(?:suspended|banned)|you (?:are|have been) banned",
+    re.IGNORECASE,
+)
+# Prices as items show them (a currency sign next to a number); an error page shows none, or hardly any.
+_PRICE = re.compile(r"[$€£₽₸฿]\s?\d|\d\s?[$€£₽₸]")
+_LISTING_PRICES = 3
+
+
+def _error_page(doc: Document, text: str, short: bool) -> bool:
+    """Decided from the page's structure, never from a title word alone: a title or heading that
+    says only "not found"/"error"/a status code, or an error phrase in the title, on a page without
+    item prices; or a short page whose title and text both name an error."""
+    if len(_PRICE.findall(text[:50000])) >= _LISTING_PRICES:
+        return False
+    title = doc.title
+    heading = " ".join(node.text_content() for node in select(doc.tree, "h1")).strip()
+    for said in (title, heading):
+        if said and (_ERROR_PHRASE.search(said) or (_ERROR_ONLY_TITLE.fullmatch(said) and _ERROR_TITLE.search(said))):
+            return True
+    if not short or _PRICE.search(text):
+        return False
+    if _BAN_WORDS.search(text):
+        return True
+    return bool(_ERROR_TITLE.search(title) or _ERROR_TITLE.search(heading)) and len(text) < 600 and bool(
+        _ERROR_WORDS.search(text))
 
 
 def gate_type(doc: Document) -> str | None:
     """``captcha``, ``login`` or ``error`` when the page is one, else None."""
-    # A "not found" title is trusted even on a page that carries the whole site menu.
-    if _ERROR_TITLE.search(doc.title):
-        return "error"
-    if len(select(doc.tree, "a[href]")) > _GATE_MAX_LINKS:
-        return None
     text = doc.text
-    if len(text) > _GATE_MAX_TEXT:
+    many_links = len(select(doc.tree, "a[href]")) > _GATE_MAX_LINKS
+    short = not many_links and len(text) <= _GATE_MAX_TEXT
+    # A title that says only "not found" is trusted even on a page that carries the whole site menu;
+    # a title word alone ("... 500 pills") never makes an error page.
+    if _error_page(doc, text, short):
+        return "error"
+    if not short:
         return None
     password = select(doc.tree, "input[type=password]")
     captcha_inputs = [
@@ -48,7 +90,6 @@ def gate_type(doc: Document) -> str | None:
         return "captcha"
     if _SESSION_WORDS.search(text):
         return "login"
-    heading = " ".join(node.text_content() for node in select(doc.tree, "h1"))
-    if _ERROR_TITLE.search(heading) or (len(text) < 600 and _ERROR_WORDS.search(text)):
+    if len(text) < 600 and _ERROR_WORDS.search(text) and not _PRICE.search(text):
         return "error"
     return None

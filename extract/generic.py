@@ -12,7 +12,7 @@ shared shapes and words, none about a particular market.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from difflib import SequenceMatcher
 from functools import cached_property
 
@@ -185,13 +185,13 @@ def _shape(node: HtmlElement) -> set[tuple]:
 def _alike(cards: list[HtmlElement]) -> list[HtmlElement]:
     """The cards built like most of the others: real item boxes share their inner markup,
     while a page's big layout rows (details, description) do not."""
-    shapes = [_shape(card) for card in cards]
-    alike = []
-    for card, shape in zip(cards, shapes):
-        matches = sum(len(shape & other) / len(shape | other) >= 0.5 for other in shapes)
-        if matches * 2 > len(cards):
-            alike.append(card)
-    return alike
+    shapes = [frozenset(_shape(card)) for card in cards]
+    # Cards share few distinct shapes: compare those, weighted by how many cards have each
+    # (the same result as comparing every pair, without its n² cost on pages of thousands of items).
+    counts = Counter(shapes)
+    matches = {shape: sum(n for other, n in counts.items() if len(shape & other) / len(shape | other) >= 0.5)
+               for shape in counts}
+    return [card for card, shape in zip(cards, shapes) if matches[shape] * 2 > len(cards)]
 
 
 def _distinct(cards: list[HtmlElement]) -> list[HtmlElement]:

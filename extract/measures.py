@@ -49,6 +49,12 @@ class Money:
         return {"amount": self.amount, "currency": self.currency}
 
 
+def _thousands_groups(groups: list[str]) -> bool:
+    """``1.500.000`` groups: a leading 1-3 digits (not a lone 0), then groups of exactly three."""
+    head = groups[0]
+    return 1 <= len(head) <= 3 and not head.startswith("0") and all(len(g) == 3 for g in groups[1:])
+
+
 def parse_number(text: str) -> float | None:
     """Read a number written with any common thousands/decimal convention.
 
@@ -63,9 +69,13 @@ def parse_number(text: str) -> float | None:
         cleaned = cleaned.replace(thousands, "").replace(decimal, ".")
     elif "," in cleaned:
         groups = cleaned.split(",")
+        if len(groups) > 2 and not _thousands_groups(groups):
+            return None  # "0,0,0,5" is no number, and certainly not 5
         is_thousands = len(groups) > 2 or (len(groups[1]) == 3 and groups[0] not in ("", "0"))
         cleaned = cleaned.replace(",", "") if is_thousands else cleaned.replace(",", ".")
     elif cleaned.count(".") > 1:
+        if not _thousands_groups(cleaned.split(".")):
+            return None  # "$0.0.0.5" is no number, and certainly not 5
         cleaned = cleaned.replace(".", "")
     try:
         value = float(cleaned)

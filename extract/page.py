@@ -56,6 +56,14 @@ def extract_page(
     gate = gate_type(doc)
     if gate is not None:
         return PageResult(source=source, market=known.name if known else market, page_type=gate, warnings=doc.warnings)
+    try:
+        return _extract_from(doc, known, source, url, market, captured_at, rates, learned)
+    except RecursionError:  # markup nested deeper than the page objects can walk
+        return PageResult(source=source, market=known.name if known else market, page_type="error",
+                          error="markup nested too deep to read (hundreds of levels)", warnings=doc.warnings)
+
+
+def _extract_from(doc, known, source, url, market, captured_at, rates, learned=None) -> PageResult:
     page = known.page_for(doc, url) if known else None
     if page is None and learned is not None:
         page = learned.page_for(doc, url)

@@ -8,6 +8,10 @@ from index.protocol import ListingIndex, SearchResult
 ENGINE_BACKENDS = ("elasticsearch", "opensearch")  # one backend, two flavours of client
 
 
+class IndexUnavailable(RuntimeError):
+    """The index cannot be opened (damaged files, unreachable server); the message says how to recover."""
+
+
 def open_index(config) -> ListingIndex:
     """The backend the configuration names, behind the common interface."""
     if config.index.backend in ENGINE_BACKENDS:
@@ -19,7 +23,12 @@ def open_index(config) -> ListingIndex:
             password=settings.password, ca_certs=settings.ca_certs, prefix=settings.prefix,
             flavour=settings.backend,
         )
-    return EmbeddedIndex(config.index_dir)
+    try:
+        return EmbeddedIndex(config.index_dir)
+    except ValueError as exc:  # tantivy: corrupted meta.json or segment files
+        first = str(exc).split(":", 1)[0].strip() or "unreadable"
+        raise IndexUnavailable(f"the index at {config.index_dir} is damaged ({first}); it is derived data: "
+                               "recover with 'onionwatch index rebuild'") from None
 
 
 def open_history(config):
@@ -38,4 +47,4 @@ def open_history(config):
     return History(config.history_db)
 
 
-__all__ = ["ListingIndex", "SearchResult", "open_history", "open_index"]
+__all__ = ["IndexUnavailable", "ListingIndex", "SearchResult", "open_history", "open_index"]

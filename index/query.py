@@ -33,6 +33,20 @@ class QuerySyntaxError(ValueError):
         super().__init__(f"{message} at character {position + 1}:\n  {query}\n  {' ' * position}^")
 
 
+class QueryTooComplex(QuerySyntaxError):
+    """A query beyond the limits below; said in one line (the query itself may be huge)."""
+
+    def __init__(self, query: str, position: int, message: str):
+        self.query, self.position = query, position
+        ValueError.__init__(self, message)
+
+
+# Limits that keep a hostile or mistaken query from exhausting the parser or the engine.
+MAX_NESTING = 32
+MAX_NOTS = 64
+MAX_TOKENS = 1024
+
+
 @dataclass(frozen=True)
 class Text:
     value: str
@@ -118,6 +132,25 @@ class _Parser:
         self.query = query
         self.tokens = _tokens(query)
         self.index = 0
+        self._check_limits()
+
+    def _check_limits(self) -> None:
+        depth = nots = 0
+        for token in self.tokens:
+            if token.kind == "lparen":
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise QueryTooComplex(self.query, token.position, f"parentheses nested more than {MAX_NESTING} "
+                                                                      f"deep (at character {token.position + 1})")
+            elif token.kind == "rparen":
+                depth = max(0, depth - 1)
+            elif token.kind in ("NOT", "minus"):
+                nots += 1
+                if nots > MAX_NOTS:
+                    raise QueryTooComplex(self.query, token.position, f"more than {MAX_NOTS} NOT in one query")
+        if len(self.tokens) > MAX_TOKENS:
+            raise QueryTooComplex(self.query, 0, f"query too long: {len(self.tokens)} terms and operators "
+                                                 f"(at most {MAX_TOKENS})")
 
     def error(self, message: str, token: _Token | None = None) -> QuerySyntaxError:
         position = token.position if token else len(self.query)

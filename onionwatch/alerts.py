@@ -8,15 +8,19 @@ alert is lost and none is sent twice.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import smtplib
+import socket
 import sqlite3
-import urllib.request
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
+from urllib.parse import urlsplit
 
 from index.query import parse_query
 
@@ -28,11 +32,50 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Bounds on delivery: a sink that answers slowly, trickles bytes or never answers costs at most
+# SINK_TIMEOUT_S per alert, and a whole delivery round at most DELIVERY_BUDGET_S; what is left
+# stays pending for the next round. A sink that fails is not tried again in the same round.
+SINK_TIMEOUT_S = 5.0
+DELIVERY_BUDGET_S = 30.0
+
+
 class Sink(Protocol):
     name: str
 
-    def send(self, alert: dict) -> None:
-        """Deliver one alert or raise."""
+    def send(self, alert: dict, timeout_s: float | None = None) -> None:
+        """Deliver one alert within ``timeout_s`` in all, or raise."""
+
+
+def _bounded(work: Callable[[], None], abort: Callable[[], None], seconds: float, what: str) -> None:
+    """Run ``work`` for at most ``seconds`` in all (not per socket operation): it runs in a daemon
+    thread, and on time-out ``abort`` shuts its socket so the thread ends; nothing waits longer."""
+    outcome: dict = {}
+
+    def target():
+        try:
+            work()
+        except BaseException as exc:  # handed to the caller
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"onionwatch-{what}", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        abort()
+        thread.join(1.0)
+        raise TimeoutError(f"{what} did not finish within {seconds:g}s")
+    if "error" in outcome:
+        raise outcome["error"]
+
+
+def _shut(sock) -> None:
+    if sock is None:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
 
 
 @dataclass
@@ -40,7 +83,7 @@ class JsonlSink:
     path: Path
     name: str = "jsonl"
 
-    def send(self, alert: dict) -> None:
+    def send(self, alert: dict, timeout_s: float | None = None) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(alert, ensure_ascii=False) + "\n")
@@ -49,17 +92,29 @@ class JsonlSink:
 @dataclass
 class WebhookSink:
     url: str
-    timeout_s: float = 10.0
+    timeout_s: float = SINK_TIMEOUT_S
     name: str = "webhook"
 
-    def send(self, alert: dict) -> None:
-        request = urllib.request.Request(
-            self.url, data=json.dumps(alert, ensure_ascii=False).encode("utf-8"), method="POST",
-            headers={"Content-Type": "application/json", "User-Agent": "onionwatch-alerts"},
-        )
-        with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310 (configured URL)
+    def send(self, alert: dict, timeout_s: float | None = None) -> None:
+        seconds = min(self.timeout_s, timeout_s) if timeout_s is not None else self.timeout_s
+        parts = urlsplit(self.url)
+        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        connection = kind(parts.hostname, parts.port, timeout=seconds)
+        body = json.dumps(alert, ensure_ascii=False).encode("utf-8")
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+        def post():
+            connection.request("POST", target, body=body, headers={
+                "Content-Type": "application/json", "User-Agent": "onionwatch-alerts"})
+            response = connection.getresponse()
+            response.read(65536)
             if response.status >= 300:
                 raise OSError(f"webhook answered {response.status}")
+
+        try:
+            _bounded(post, lambda: _shut(connection.sock), seconds, "webhook")
+        finally:
+            connection.close()
 
 
 @dataclass
@@ -71,10 +126,11 @@ class SmtpSink:
     username: str | None = None
     password: str | None = None
     starttls: bool = False
-    timeout_s: float = 20.0
+    timeout_s: float = SINK_TIMEOUT_S
     name: str = "email"
 
-    def send(self, alert: dict) -> None:
+    def send(self, alert: dict, timeout_s: float | None = None) -> None:
+        seconds = min(self.timeout_s, timeout_s) if timeout_s is not None else self.timeout_s
         message = EmailMessage()
         message["From"], message["To"] = self.sender, ", ".join(self.recipients)
         message["Subject"] = f"[onionwatch] {alert['watchlist']}: {alert['listing']['title']}"
@@ -82,12 +138,21 @@ class SmtpSink:
         lines = [f"Watchlist {alert['watchlist']!r} ({alert['query']}) has a new hit:", ""]
         lines += [f"{key}: {listing[key]}" for key in _ALERT_FIELDS if listing.get(key) not in (None, "")]
         message.set_content("\n".join(lines))
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
+        smtp = smtplib.SMTP(timeout=seconds)  # connects in the bounded thread, not here
+
+        def mail():
+            smtp.connect(self.host, self.port)
             if self.starttls:
                 smtp.starttls()
             if self.username:
                 smtp.login(self.username, self.password or "")
             smtp.send_message(message)
+            smtp.quit()
+
+        try:
+            _bounded(mail, lambda: _shut(getattr(smtp, "sock", None)), seconds, "SMTP")
+        finally:
+            smtp.close()
 
 
 class Watchlists:
@@ -155,25 +220,30 @@ class Watchlists:
                                      [("onionwatch", key, sink.name) for sink in sinks])
         return bool(inserted)
 
-    def deliver(self, sinks: list[Sink]) -> tuple[int, int]:
-        """Send every alert not yet accepted by its sink; returns (delivered, still pending)."""
+    def deliver(self, sinks: list[Sink], budget_s: float = DELIVERY_BUDGET_S) -> tuple[int, int]:
+        """Send every alert not yet accepted by its sink, within ``budget_s`` in all; returns
+        (delivered, still pending). A sink that fails is skipped for the rest of the round."""
         delivered = pending = 0
+        deadline = time.monotonic() + budget_s
+        failed: set[str] = set()
         by_name = {sink.name: sink for sink in sinks}
         rows = self._db.execute(
             "SELECT d.watchlist, d.listing_id, d.sink, a.payload FROM deliveries d JOIN alerts a "
             "USING (watchlist, listing_id) WHERE d.delivered IS NULL ORDER BY a.created, d.listing_id").fetchall()
         for row in rows:
             sink = by_name.get(row["sink"])
-            if sink is None:
+            remaining = deadline - time.monotonic()
+            if sink is None or row["sink"] in failed or remaining <= 0:
                 pending += 1
                 continue
             key = (row["watchlist"], row["listing_id"], row["sink"])
             try:
-                sink.send(json.loads(row["payload"]))
+                sink.send(json.loads(row["payload"]), timeout_s=remaining)
             except Exception as exc:  # any failure of a sink: keep the alert for the next attempt
                 with self._db:
                     self._db.execute("UPDATE deliveries SET attempts = attempts + 1, last_error = ? "
                                      "WHERE watchlist = ? AND listing_id = ? AND sink = ?", (str(exc)[:500], *key))
+                failed.add(row["sink"])
                 pending += 1
                 continue
             with self._db:

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from onionwatch.config import ConfigError, load_config
+from onionwatch.safe_output import csv_cell, terminal_text
 from onionwatch.display import LISTING_CSV_FIELDS, Progress, amount, describe_change, listing_row, plural, timestamp
 
 
@@ -26,6 +27,24 @@ def _command(subparsers, name: str, summary: str, example: str) -> argparse.Argu
         epilog="example:\n" + textwrap.indent(example.strip(), "  "),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+
+def _count(low: int, high: int):
+    """An argparse type: a whole number from ``low`` to ``high`` (a bad --limit is an error, not a crash)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range ({low} to {high})")
+        return value
+
+    parse.__name__ = "count"
+    return parse
+
+
+MAX_LIMIT = 10_000
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
@@ -86,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query", help="free text, \"phrases\", filters (drug: market: vendor: city: district: "
                                       "ships_from: ships_to: currency: dead_drop: drug_class:), ranges "
                                       "(price_usd:[10 TO 50] seen:>=2024-01-01), AND OR NOT ( )")
-    search.add_argument("--limit", type=int, default=20, help="most hits to show (default 20)")
+    search.add_argument("--limit", type=_count(1, MAX_LIMIT), default=20,
+                        help=f"most hits to show, 1 to {MAX_LIMIT} (default 20)")
     search.add_argument("--all", action="store_true", dest="include_removed",
                         help="also listings removed from their market (or ask for status:removed)")
     _output_options(search)
@@ -101,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--by", default="drug", help="group by drug, drug_class, market, city, vendor, ships_from or dead_drop")
     what = stats.add_mutually_exclusive_group()
     what.add_argument("--counts", action="store_true", help="listing counts per group instead of prices")
-    what.add_argument("--top-vendors", type=int, metavar="N", help="the N vendors with most listings")
+    what.add_argument("--top-vendors", type=_count(1, MAX_LIMIT), metavar="N", help="the N vendors with most listings")
     _output_options(stats)
     stats.set_defaults(handler=cmd_stats)
 
@@ -122,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     index_cmd = _command(sub, "index", "Manage the search index; it is derived data, rebuilt from the capture store.",
                          "onionwatch index rebuild")
-    index_cmd.add_argument("action", choices=["rebuild"], help="rebuild: empty the index and re-extract every capture")
+    index_cmd.add_argument("action", choices=["rebuild"],
+                           help="rebuild: re-extract every capture into a new index, swapped in when done")
     index_cmd.set_defaults(handler=cmd_index)
 
     replay = _command(sub, "replay", "Re-extract captured WARC files with the current extractor and index them.",
@@ -135,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     captures = _command(sub, "captures", "Check the capture store: re-hash every WARC record against its digest.",
                         "onionwatch captures verify\n"
                         "onionwatch captures verify --market tayga")
-    captures.add_argument("action", choices=["verify"], help="verify: report any record that changed since capture")
+    captures.add_argument("action", choices=["verify"],
+                          help="verify: report records altered, missing or cut off since capture (exit 1 if any)")
     captures.add_argument("--market", help="only this market's captures")
     captures.set_defaults(handler=cmd_captures)
 
@@ -168,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "onionwatch runs\n"
                     "onionwatch runs --market tayga --limit 50 --json")
     runs.add_argument("--market", help="only this market")
-    runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--limit", type=_count(1, MAX_LIMIT), default=20, help=f"most runs to show, 1 to {MAX_LIMIT}")
     _output_options(runs)
     runs.set_defaults(handler=cmd_runs)
 
@@ -204,7 +226,7 @@ def _table(rows: list[dict], columns: list[tuple[str, str, int]]) -> str:
             value = timestamp(value)
         elif isinstance(value, list):
             value = ", ".join(map(str, value))
-        value = "" if value is None else str(value)
+        value = terminal_text(value)  # page text: no escape sequences reach the terminal
         return value if len(value) <= width else value[: width - 1] + "…"
 
     widths = [max([len(heading)] + [len(cell(r, key, w)) for r in rows]) for key, heading, w in columns]
@@ -255,10 +277,10 @@ def cmd_run(args, config) -> int:
         print(f"{report.market}: {report.status} — {report.pages} pages ({changes}), {report.listings} listings "
               f"extracted{again}, {report.indexed} indexed, {len(gates)} gate pages, {len(errors)} page errors")
         if report.error:
-            print(f"  error: {report.error}")
+            print(f"  error: {terminal_text(report.error)}")
         for problem in report.problems:
             if problem.kind != "gate":
-                print(f"  {problem.kind}: {problem.url}: {problem.message}")
+                print(f"  {problem.kind}: {terminal_text(problem.url)}: {terminal_text(problem.message)}")
     print(f"\nIndex at {config.index_dir} holds {index.count()} listings.\n")
     for report in reports:
         result = index.search(f'market:"{report.market}"', limit=5)
@@ -309,7 +331,7 @@ def cmd_extract(args, config) -> int:
                 print(json.dumps(record, ensure_ascii=False))
             else:
                 detail = record.get("error") or f"{len(record['listings'])} listings"
-                print(f"{source}: {record['market'] or '?'} {record['page_type']} — {detail}")
+                print(terminal_text(f"{source}: {record['market'] or '?'} {record['page_type']} — {detail}"))
     return 0
 
 
@@ -322,8 +344,8 @@ def _emit(args, rows: list[dict], columns: list[tuple[str, str, int]], heading: 
         writer = csv.writer(sys.stdout)
         writer.writerow([key for key, _, _ in columns])
         for row in rows:
-            writer.writerow(["; ".join(map(str, v)) if isinstance(v := row.get(key), list) else ("" if v is None else v)
-                             for key, _, _ in columns])
+            writer.writerow([csv_cell(terminal_text("; ".join(map(str, v)) if isinstance(v := row.get(key), list)
+                                                    else v)) for key, _, _ in columns])
     else:
         if heading:
             print(heading)
@@ -448,36 +470,15 @@ def cmd_vendor(args, config) -> int:
 
 
 def cmd_index(args, config) -> int:
-    from crawlers.evidence import capture_files, read_pages
-    from index import open_history, open_index
-    from onionwatch.pipeline import MarketReport, Sinks, ingest_warc, source_root
-
-    from index.lifecycle import restore_from_history
     from onionwatch.datalock import writer_lock
+    from onionwatch.recovery import rebuild_index
 
-    files = sorted(capture_files(config.captures_dir), key=lambda p: (p.parent.name, p.name))
     with writer_lock(config.data_dir, "index rebuild"):
-        index = open_index(config)
-        index.clear()
-        sinks = Sinks.open(config, index, incremental=False)
-        total = 0
-        try:
-            for warc in files:  # oldest first, so the newest state wins and observations keep their dates
-                first = next(read_pages(warc), None)
-                if first is None:
-                    continue
-                report = MarketReport(market=first.market or warc.parent.parent.name, warc_path=str(warc))
-                ingest_warc(warc, report.market, source_root(first.url), sinks, report)
-                total += report.indexed
-            if config.history_db.exists() or config.index.backend != "embedded":
-                history = open_history(config)
-                try:
-                    restore_from_history(index, history.lifecycle())
-                finally:
-                    history.close()
-        finally:
-            sinks.close()
-    print(f"rebuilt from {len(files)} capture files: {index.count()} listings ({total} writes)")
+        result = rebuild_index(config)
+    for line in result.skipped:
+        print(f"warning: {terminal_text(line)}", file=sys.stderr)
+    print(f"rebuilt from {result.files} capture files: {result.listings} listings ({result.writes} writes)"
+          + (f"; {len(result.skipped)} problems (above)" if result.skipped else ""))
     return 0
 
 
@@ -485,6 +486,10 @@ def cmd_replay(args, config) -> int:
     from index import open_index
     from onionwatch.pipeline import MarketReport, Sinks, ingest_warc, source_root, start_url_of
 
+    missing = [warc for warc in args.warcs if not Path(warc).is_file()]
+    if missing:
+        print(f"onionwatch replay: no such capture file: {', '.join(missing)}", file=sys.stderr)
+        return 2
     from onionwatch.datalock import writer_lock
 
     lock = writer_lock(config.data_dir, "replay")
@@ -493,9 +498,15 @@ def cmd_replay(args, config) -> int:
     status = 0
     try:
         for warc in args.warcs:
-            root = args.root or source_root(start_url_of(f"warc:{Path(warc).resolve()}"))
             report = MarketReport(market=args.market, warc_path=warc)
-            ingest_warc(Path(warc), args.market, root, sinks, report)
+            try:
+                root = args.root or source_root(start_url_of(f"warc:{Path(warc).resolve()}"))
+                ingest_warc(Path(warc), args.market, root, sinks, report)
+            except Exception as exc:  # garbage or a damaged capture: say so, go on with the next file
+                print(f"onionwatch replay: {warc}: not a readable WARC capture ({type(exc).__name__}: "
+                      f"{terminal_text(str(exc))[:200]}); check it with 'onionwatch captures verify'", file=sys.stderr)
+                status = 1
+                continue
             print(f"{warc}: {report.pages} pages, {report.listings} listings, {report.indexed} indexed")
             if report.error:
                 print(f"  error: {report.error}")
@@ -507,18 +518,26 @@ def cmd_replay(args, config) -> int:
 
 
 def cmd_captures(args, config) -> int:
-    from crawlers.evidence import capture_files, verify
+    from crawlers.evidence import Damage, capture_files, check_capture, orphan_manifests
 
     files = capture_files(config.captures_dir, args.market)
-    total, altered = 0, []
-    for path in files:
-        checked, bad = verify(path)
+    total, damage, unlisted = 0, [], 0
+    for path in files:  # a damaged file is reported and the next one checked
+        checked, found, has_manifest = check_capture(path)
         total += checked
-        altered.extend(bad)
-    for record in altered:
-        print(f"ALTERED {record.warc_file} @ {record.offset} {record.url}: {'; '.join(record.problems)}")
-    print(f"{total} records in {len(files)} capture files checked, {len(altered)} altered.")
-    return 1 if altered else 0
+        damage.extend(found)
+        unlisted += not has_manifest
+    for manifest in orphan_manifests(config.captures_dir, args.market):
+        damage.append(Damage("MISSING", str(manifest)[: -len(".manifest.jsonl")], None, "",
+                             "the whole capture file is gone (its run's manifest is still there)"))
+    for problem in damage:
+        print(terminal_text(problem.line()))
+    kinds = [d.kind for d in damage]
+    others = len(kinds) - kinds.count("ALTERED") - kinds.count("MISSING")
+    print(f"{total} records in {len(files)} capture files checked, {kinds.count('ALTERED')} altered."
+          f" {kinds.count('MISSING')} missing, {others} other problems"
+          + (f"; {unlisted} files have no record manifest (digests checked only)" if unlisted else "") + ".")
+    return 1 if damage else 0
 
 
 def cmd_rates(args, config) -> int:
@@ -673,6 +692,14 @@ def main(argv: list[str] | None = None) -> int:
         # the reader went away (| head): stop quietly, and keep Python from complaining at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # a damaged store or an unreachable server: one line, which and how to recover
+        from onionwatch.recovery import store_failure
+
+        message = store_failure(exc, config) if "config" in locals() else None
+        if message is None:
+            raise
+        print(f"onionwatch: {message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

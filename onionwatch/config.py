@@ -18,8 +18,9 @@ Example (``onionwatch.toml``)::
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +34,16 @@ class ConfigError(ValueError):
 
 
 GATE_POLICIES = ("stop", "skip")
+# A market name becomes a folder name under the capture store: a safe slug, never a path.
+MARKET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def check_market_name(name: object, where: str = "market") -> str:
+    """``name`` if it is a safe slug (letters, digits, ``_ . -``; no slash, no leading dot), else ConfigError."""
+    if not isinstance(name, str) or not MARKET_NAME.fullmatch(name):
+        raise ConfigError(f"{where}: market name {name!r} must be letters, digits, '_', '.' or '-' "
+                          "(at most 64, not starting with '.'), since it names a folder")
+    return name
 
 
 @dataclass(frozen=True)
@@ -200,6 +211,10 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
             raw = tomllib.loads(Path(chosen).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"configuration file not found: {chosen}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{chosen}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+        except (IsADirectoryError, PermissionError) as exc:
+            raise ConfigError(f"{chosen}: cannot read the configuration file ({exc.strerror})") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{chosen}: not valid TOML: {exc}") from None
     config = _from_dict(raw, Path(chosen) if chosen else None)
@@ -208,18 +223,85 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     return replace(config, data_dir=Path(env_data or config.data_dir).resolve())
 
 
+def _section(raw: dict, key: str, where: str) -> dict:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [{key}] must be a table (a [{key}] section), not {type(value).__name__}")
+    return value
+
+
+def _typed(kind, values: dict, section: str, where: str):
+    """A section's dataclass from its values: unknown keys and wrongly typed values are one-line errors."""
+    known = {f.name: f for f in fields(kind)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {section}.{unknown[0]} (known: {', '.join(known)})")
+    checked = {}
+    for key, value in values.items():
+        default = known[key].default
+        label = f"{where}: {section}.{key}"
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{label} must be true or false, not {value!r}")
+        elif isinstance(default, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{label} must be a number, not {value!r}")
+            if isinstance(default, int) and not isinstance(value, int):
+                raise ConfigError(f"{label} must be a whole number, not {value!r}")
+            if value < 0 or (value == 0 and not key.startswith("retry")):
+                raise ConfigError(f"{label} must be more than 0, not {value!r}")
+        elif isinstance(default, tuple):
+            if isinstance(value, str):
+                value = (value,)
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{label} must be a string or a list of strings, not {value!r}")
+            value = tuple(value)
+        elif "list[str]" in str(known[key].type) and isinstance(value, list):
+            if not value or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{label} must be a string or a list of strings, not {value!r}")
+        elif value is not None and not isinstance(value, str):
+            raise ConfigError(f"{label} must be a string, not {value!r}")
+        checked[key] = value
+    return kind(**checked)
+
+
+_PROXY_URL = re.compile(r"https?://[^\s/:@]+(?::\d{1,5})?/?")
+
+
+def _proxies(raw: dict, where: str) -> tuple[str, ...]:
+    section = _section(raw, "proxy", where)
+    unknown = sorted(set(section) - {"http"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown key proxy.{unknown[0]} (known: http); "
+                          "a misspelt proxy would send the crawl direct")
+    proxies = section.get("http") or ()
+    proxies = (proxies,) if isinstance(proxies, str) else proxies
+    if not isinstance(proxies, (list, tuple)):
+        raise ConfigError(f"{where}: proxy.http must be a URL or a list of URLs, not {proxies!r}")
+    for proxy in proxies:
+        if not isinstance(proxy, str) or not _PROXY_URL.fullmatch(proxy.strip()):
+            raise ConfigError(f"{where}: proxy.http {proxy!r} is not a proxy URL like http://127.0.0.1:8118")
+    return tuple(p.strip() for p in proxies)
+
+
 def _from_dict(raw: dict, source_file: Path | None) -> Config:
     where = str(source_file) if source_file else "configuration"
     unknown = set(raw) - {"data_dir", "markets", "index", "proxy", "limits", "alerts", "scheduler"}
     if unknown:
         raise ConfigError(f"{where}: unknown key(s): {', '.join(sorted(unknown))}")
     markets = []
+    if not isinstance(raw.get("markets", []), list):
+        raise ConfigError(f"{where}: markets must be a list of [[markets]] tables")
     for position, entry in enumerate(raw.get("markets", [])):
         if not isinstance(entry, dict) or "name" not in entry or "source" not in entry:
             raise ConfigError(f"{where}: markets[{position}] needs 'name' and 'source'")
         extra = set(entry) - {"name", "source", "schedule", "cookies", "on_gate"}
         if extra:
             raise ConfigError(f"{where}: markets[{position}] unknown key(s): {', '.join(sorted(extra))}")
+        check_market_name(entry["name"], f"{where}: markets[{position}]")
+        for key in ("source", "schedule", "cookies", "on_gate"):
+            if entry.get(key) is not None and not isinstance(entry[key], str):
+                raise ConfigError(f"{where}: markets[{position}].{key} must be a string, not {entry[key]!r}")
         if entry.get("on_gate") not in (None, *GATE_POLICIES):
             raise ConfigError(f"{where}: markets[{position}].on_gate must be 'stop' or 'skip'")
         base = source_file.parent if source_file else Path.cwd()
@@ -230,29 +312,21 @@ def _from_dict(raw: dict, source_file: Path | None) -> Config:
     names = [m.name for m in markets]
     if len(names) != len(set(names)):
         raise ConfigError(f"{where}: market names must be unique")
-    index_raw = raw.get("index", {})
+    index_raw = _section(raw, "index", where)
     backend = index_raw.get("backend", "embedded")
     if backend not in INDEX_BACKENDS:
         raise ConfigError(f"{where}: index.backend must be one of {', '.join(INDEX_BACKENDS)}, not {backend!r}")
-    try:
-        index = IndexConfig(**index_raw)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: [index]: {exc}") from None
+    index = _typed(IndexConfig, index_raw, "index", where)
     if backend != "embedded" and not (index.url or os.environ.get("ONIONWATCH_ES_URL")):
         raise ConfigError(f"{where}: index.backend = {backend!r} needs [index] url (or ONIONWATCH_ES_URL)")
     if backend == "opensearch" and (index.api_key or os.environ.get("ONIONWATCH_ES_API_KEY")):
         raise ConfigError(f"{where}: OpenSearch has no API keys: give [index] username and password instead")
     sections = {}
     for key, kind in (("limits", CrawlLimits), ("alerts", AlertConfig), ("scheduler", SchedulerConfig)):
-        values = dict(raw.get(key, {}))
-        if "smtp_to" in values:
-            values["smtp_to"] = tuple([values["smtp_to"]] if isinstance(values["smtp_to"], str) else values["smtp_to"])
-        try:
-            sections[key] = kind(**values)
-        except TypeError as exc:
-            raise ConfigError(f"{where}: [{key}]: {exc}") from None
-    proxies = raw.get("proxy", {}).get("http") or ()
-    proxies = (proxies,) if isinstance(proxies, str) else tuple(proxies)
+        sections[key] = _typed(kind, _section(raw, key, where), key, where)
+    proxies = _proxies(raw, where)
+    if "data_dir" in raw and (not isinstance(raw["data_dir"], str) or not raw["data_dir"].strip()):
+        raise ConfigError(f"{where}: data_dir must be a folder path in quotes, not {raw['data_dir']!r}")
     data_dir = Path(raw["data_dir"]) if "data_dir" in raw else DEFAULT_DATA_DIR
     if source_file is not None and not data_dir.is_absolute():
         data_dir = source_file.parent / data_dir

@@ -41,6 +41,7 @@ class Monitor:
         self.alert_sinks = alert_sinks(config)
         # Crawls run side by side; extraction and index writes take turns (one index writer at a time).
         self._writing = threading.Lock()
+        self._delivering = threading.Lock()  # one delivery round at a time; others leave it to that one
         self.stopping = threading.Event()
 
     def close(self) -> None:
@@ -68,7 +69,12 @@ class Monitor:
                 for notice in report.notices:  # once per learned version of the market
                     key = f"{notice['kind']}:{notice['market']}:v{notice.get('version')}"
                     new_alerts += self.watchlists.notice(key, notice, self.alert_sinks)
-                self.watchlists.deliver(self.alert_sinks)
+            # Outside the write turn, within a total deadline; on shutdown the alerts wait for the next run.
+            if not self.stopping.is_set() and self._delivering.acquire(blocking=False):
+                try:
+                    self.watchlists.deliver(self.alert_sinks)
+                finally:
+                    self._delivering.release()
         except Exception as exc:  # a run that breaks is recorded as failed; the monitor goes on
             self.runs.fail(run_id, f"{type(exc).__name__}: {exc}")
             raise

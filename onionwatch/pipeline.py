@@ -33,6 +33,7 @@ from index.history import History, vendor_name
 from index.lifecycle import mark_removed, seen_again, stamp_seen
 from index.protocol import ListingIndex
 from onionwatch.config import Config, MarketSource
+from onionwatch.recovery import index_lost_listings
 
 # A listing's own page states its fields best; category cards may abbreviate them.
 _DETAIL_PAGE = "listing"
@@ -139,6 +140,8 @@ def ingest_warc(path: Path, market: str, root: str, sinks: Sinks, report: Market
     """
     known = sinks.state.known(market) if sinks.state else {}
     listed_before = sinks.state.listings_on(market) if sinks.state else {}
+    if known and index_lost_listings(sinks.index, listed_before):
+        known = {}  # the index lost what unchanged pages showed (deleted folder): read every page again
     seen: dict[str, str] = {}
     unchanged_at: dict[str, str] = {}  # page -> when captured, for pages not read again
     listed_now: dict[str, list[str]] = {}
@@ -305,6 +308,9 @@ def run_market(config: Config, market: MarketSource, sinks: Sinks,
         report.problems.append(PageProblem(failure["url"], "error", failure["error"]))
     if summary.status != "ok":
         report.status, report.error = "failed", summary.error
+    elif summary.pages == 0:  # a monitor that cannot reach its market says so
+        why = summary.failures[0]["error"] if summary.failures else "nothing could be fetched"
+        report.status, report.error = "failed", f"source unreachable: {start_url}: {why}"
     elif summary.stopped_on_gate:
         gate = summary.gates[-1]
         report.status = "degraded"

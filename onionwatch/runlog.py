@@ -2,12 +2,23 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 STATUSES = ("running", "ok", "degraded", "failed", "interrupted")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
 
 
 def _now() -> str:
@@ -26,7 +37,21 @@ class RunLog:
             " unchanged_pages INTEGER, gone_pages INTEGER, listings INTEGER, indexed INTEGER, alerts INTEGER,"
             " reason TEXT, errors TEXT NOT NULL DEFAULT '[]')"
         )
+        if "pid" not in {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}:
+            self._db.execute("ALTER TABLE runs ADD COLUMN pid INTEGER")
         self._db.commit()
+        self.reap_dead()
+
+    def reap_dead(self) -> int:
+        """Runs left ``running`` by a process that no longer exists (killed, crashed) become interrupted."""
+        dead = [row["run_id"] for row in self._db.execute("SELECT run_id, pid FROM runs WHERE status = 'running'")
+                if row["pid"] and not _alive(row["pid"])]
+        with self._db:
+            for run_id in dead:
+                self._db.execute("UPDATE runs SET ended = ?, status = 'interrupted', reason = ? WHERE run_id = ? "
+                                 "AND status = 'running'",
+                                 (_now(), "the process running it died before it finished (killed or crashed)", run_id))
+        return len(dead)
 
     def close(self) -> None:
         self._db.close()
@@ -34,8 +59,8 @@ class RunLog:
     def start(self, market: str) -> str:
         run_id = uuid.uuid4().hex[:12]
         with self._db:
-            self._db.execute("INSERT INTO runs (run_id, market, started, status) VALUES (?, ?, ?, 'running')",
-                             (run_id, market, _now()))
+            self._db.execute("INSERT INTO runs (run_id, market, started, status, pid) VALUES (?, ?, ?, 'running', ?)",
+                             (run_id, market, _now(), os.getpid()))
         return run_id
 
     def finish(self, run_id: str, report, alerts: int = 0) -> None:
@@ -58,12 +83,17 @@ class RunLog:
                              (_now(), status, reason, run_id))
 
     def interrupt_unfinished(self, reason: str) -> int:
-        """Runs still marked running (the process stopped under them) become interrupted."""
+        """Runs still marked running by this process, or by one that is gone, become interrupted;
+        a run another live process is doing (an ``onionwatch run`` beside the scheduler) is left alone."""
+        stale = [row["run_id"] for row in self._db.execute("SELECT run_id, pid FROM runs WHERE status = 'running'")
+                 if not row["pid"] or row["pid"] == os.getpid() or not _alive(row["pid"])]
         with self._db:
-            return self._db.execute("UPDATE runs SET ended = ?, status = 'interrupted', reason = ? "
-                                    "WHERE status = 'running'", (_now(), reason)).rowcount
+            return sum(self._db.execute("UPDATE runs SET ended = ?, status = 'interrupted', reason = ? "
+                                        "WHERE run_id = ? AND status = 'running'", (_now(), reason, run_id)).rowcount
+                       for run_id in stale)
 
     def recent(self, limit: int = 20, market: str | None = None) -> list[dict]:
+        self.reap_dead()
         query = "SELECT * FROM runs" + (" WHERE market = ?" if market else "") + " ORDER BY started DESC, rowid DESC LIMIT ?"
         rows = self._db.execute(query, (market, limit) if market else (limit,)).fetchall()
         return [{**dict(row), "errors": json.loads(row["errors"])} for row in rows]

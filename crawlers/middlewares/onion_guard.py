@@ -17,9 +17,22 @@ from scrapy.exceptions import IgnoreRequest
 logger = logging.getLogger(__name__)
 
 
-def is_onion(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
+def normal_host(host: str | None) -> str:
+    """A host name as DNS sees it: lower case, without the trailing dot of a fully qualified name."""
+    return (host or "").strip().lower().rstrip(".")
+
+
+def is_onion_host(host: str | None) -> bool:
+    host = normal_host(host)
     return host == "onion" or host.endswith(".onion")
+
+
+def is_onion(url: str) -> bool:
+    try:
+        host = urlsplit(url.strip()).hostname
+    except ValueError:
+        return False
+    return is_onion_host(host)
 
 
 def proxy_for(host: str, proxies: list[str]) -> str:
@@ -45,7 +58,7 @@ class OnionGuardMiddleware:
         if request.url.startswith("file:") or request.meta.get("onionwatch_replayed"):
             return None
         if self.proxies:
-            request.meta["proxy"] = proxy_for(urlsplit(request.url).hostname or "", self.proxies)
+            request.meta["proxy"] = proxy_for(normal_host(urlsplit(request.url).hostname), self.proxies)
             return None
         if is_onion(request.url):
             self.stats.inc_value("onionwatch/onion_refused")

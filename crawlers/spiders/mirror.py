@@ -61,6 +61,7 @@ class MirrorSpider(scrapy.Spider):
             deny=[_SESSION_ENDING], deny_extensions=_SKIP_EXTENSIONS, tags=("a", "area"), attrs=("href",)
         )
         self.failures: list[dict] = []
+        self.failures_dropped = 0  # beyond MAX_FAILURES_KEPT: counted, not kept
         self.gates: list[dict] = []
 
     async def start(self):
@@ -94,7 +95,8 @@ class MirrorSpider(scrapy.Spider):
         gate = self.gate(response)
         if gate:
             self.gates.append({"url": response.url, "type": gate})
-            if self.on_gate == "stop":
+            # An error page says nothing about the session; only a captcha or login ends a live crawl.
+            if self.on_gate == "stop" and gate != "error":
                 raise CloseSpider(f"gate:{gate}")
             return
         if not isinstance(response, TextResponse):
@@ -108,5 +110,10 @@ class MirrorSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("onionwatch/offsite_links")
 
     def failed(self, failure):
+        from crawlers.runner import MAX_FAILURES_KEPT
+
         request = failure.request
+        if len(self.failures) >= MAX_FAILURES_KEPT:
+            self.failures_dropped += 1
+            return
         self.failures.append({"url": request.url, "error": failure.getErrorMessage() or failure.type.__name__})
