@@ -354,7 +354,8 @@ def test_a_corrupt_sqlite_store_names_the_file_and_the_way_back(ran_tayga):
         (data / f"state.sqlite{suffix}").unlink(missing_ok=True)
     out = cli("run")
     assert out.returncode == 1 and "Traceback" not in out.stderr
-    (line,) = out.stderr.strip().splitlines()
+    # stderr also carries the progress lines ("tayga: crawling…"); the error is one line of its own
+    (line,) = [text for text in out.stderr.strip().splitlines() if text.startswith("onionwatch:")]
     assert "state.sqlite is damaged" in line and "delete it" in line
 
 
