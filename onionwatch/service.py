@@ -1,0 +1,420 @@
+"""The operations analysts use, in one place: the CLI, the web pages and the HTTP API all call these.
+
+Search (with facets, page numbers for people and stable cursors for machines),
+statistics, changes, vendors, listings with their price history and captures,
+the captured page itself read back from its WARC record (digest verified),
+runs and watchlists. Nothing here prints or knows about HTTP.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from index.aggregations import GROUPS
+from index.protocol import SearchResult
+from index.query import QuerySyntaxError, parse_query
+
+FACETS = ("market", "drug", "ships_from", "city", "vendor", "status")
+STAT_KINDS = ("prices", "counts", "top_vendors")
+MAX_PAGE = 500
+
+
+class ServiceError(ValueError):
+    """A user's mistake (bad query, unknown listing, bad cursor): one line, said back to them."""
+
+
+class NotFound(ServiceError):
+    pass
+
+
+@dataclass
+class Page:
+    total: int
+    hits: list[dict]
+    next_cursor: str | None = None
+
+
+@dataclass
+class CaptureRecord:
+    warc_file: str
+    offset: int
+    url: str
+    captured_at: str
+    content_type: str | None
+    body: bytes
+    recorded_digest: str
+    computed_digest: str
+    revisit: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def verified(self) -> bool:
+        return not self.problems and self.recorded_digest == self.computed_digest
+
+
+def encode_cursor(query: str, last_id: str, offset: int) -> str:
+    raw = json.dumps({"q": hashlib.sha256(query.encode()).hexdigest()[:16], "after": last_id, "at": offset})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(query: str, cursor: str) -> tuple[str, int]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        last, offset = str(raw["after"]), int(raw["at"])
+        same = raw["q"] == hashlib.sha256(query.encode()).hexdigest()[:16]
+    except (ValueError, KeyError, TypeError):
+        raise ServiceError("the cursor is not one this server gave out") from None
+    if not same or offset < 0:
+        raise ServiceError("the cursor belongs to another query")
+    return last, offset
+
+
+class Service:
+    """One per process (the web app) or per command (the CLI); the index is opened on first use."""
+
+    def __init__(self, config, index=None):
+        self.config = config
+        self._index = index
+        self._lock = threading.Lock()
+
+    @property
+    def index(self):
+        if self._index is None:
+            with self._lock:
+                if self._index is None:
+                    from index import open_index
+
+                    self._index = open_index(self.config)
+        return self._index
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+
+    # -- search ---------------------------------------------------------------------------------
+    def search(self, query: str, limit: int = 20) -> SearchResult:
+        """Best first, as the CLI has always shown them."""
+        try:
+            return self.index.search(query, limit=limit)
+        except QuerySyntaxError as exc:
+            raise ServiceError(str(exc)) from None
+
+    def search_page(self, query: str, page: int = 1, size: int = 20) -> Page:
+        """Best first, page ``page`` (from 1) of ``size``: for people paging through results."""
+        size = max(1, min(size, MAX_PAGE))
+        page = max(1, page)
+        node = _parse(query)
+        total, hits = _backend(self.index).ranked(node, size, (page - 1) * size)
+        return Page(total=total, hits=hits)
+
+    def search_cursor(self, query: str, limit: int = 100, cursor: str | None = None) -> Page:
+        """In listing-id order after the cursor: each listing exactly once however the index changes
+        between calls (a listing added behind the cursor is not seen, one added ahead is)."""
+        limit = max(1, min(limit, MAX_PAGE))
+        node = _parse(query)
+        last, offset = decode_cursor(query, cursor) if cursor else (None, 0)
+        total, hits, offset = _backend(self.index).after(node, limit, last, offset)
+        next_cursor = encode_cursor(query, hits[-1]["listing_id"], offset) if len(hits) == limit else None
+        return Page(total=total, hits=hits, next_cursor=next_cursor)
+
+    def export(self, query: str, batch: int = 1000) -> Iterator[dict]:
+        """Every listing the query matches, streamed in listing-id order."""
+        cursor = None
+        while True:
+            page = self.search_cursor(query, limit=batch, cursor=cursor)
+            yield from page.hits
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    def facets(self, query: str, size: int = 10) -> dict[str, list[dict]]:
+        """Counts of the matching listings per value of each facet field (those the index groups by)."""
+        _parse(query)
+        result = {}
+        for name in FACETS:
+            try:
+                rows = self.index.listing_counts(query, group_by=name)
+            except ValueError:  # a field this index cannot group by
+                continue
+            result[name] = [{"value": row[name], "count": row["listings"]} for row in rows[:size]]
+        return result
+
+    # -- statistics, changes, vendors, runs ---------------------------------------------------------
+    def stats(self, query: str = "", by: str = "drug", kind: str = "prices", top: int = 10) -> list[dict]:
+        if kind not in STAT_KINDS:
+            raise ServiceError(f"no statistic {kind!r} (choose from {', '.join(STAT_KINDS)})")
+        try:
+            if kind == "top_vendors":
+                return self.index.top_vendors(query, size=top)
+            if kind == "counts":
+                return self.index.listing_counts(query, group_by=by)
+            return self.index.price_stats(query, group_by=by)
+        except (QuerySyntaxError, ValueError) as exc:
+            raise ServiceError(str(exc)) from None
+
+    def changes(self, since: str, market: str | None = None) -> list[dict]:
+        from index.history import History
+
+        history = History(self.config.history_db)
+        try:
+            return history.changes(since, market)
+        finally:
+            history.close()
+
+    def vendor(self, name: str) -> list[dict]:
+        from index.history import History
+
+        history = History(self.config.history_db)
+        try:
+            return history.vendor(name)
+        finally:
+            history.close()
+
+    def runs(self, limit: int = 20, market: str | None = None) -> list[dict]:
+        from onionwatch.runlog import RunLog
+
+        log = RunLog(self.config.runs_db)
+        try:
+            return log.recent(limit, market)
+        finally:
+            log.close()
+
+    # -- listings and captures --------------------------------------------------------------------
+    def listing(self, listing_id: str) -> dict:
+        found = self.index.get_many([listing_id]).get(listing_id)
+        if found is None:
+            raise NotFound(f"no listing {listing_id!r}")
+        return found
+
+    def lifecycle(self, listing_id: str) -> dict | None:
+        """First and last seen, and when it went (from the history of runs)."""
+        import sqlite3
+
+        path = Path(self.config.history_db)
+        if not path.exists():
+            return None
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = db.execute("SELECT first_seen, last_seen, gone_at FROM listing_state WHERE listing_id = ?",
+                             (listing_id,)).fetchone()
+        except sqlite3.Error:
+            return None
+        finally:
+            db.close()
+        return dict(zip(("first_seen", "last_seen", "gone_at"), row)) if row else None
+
+    def observations(self, listing_id: str) -> list[dict]:
+        """The listing's price history: one observation per day it was seen, oldest first."""
+        self.listing(listing_id)
+        return _backend(self.index).observations(listing_id)
+
+    def captures(self, listing_id: str) -> list[dict]:
+        """The capture records the listing came from (file, offset, digest)."""
+        capture = self.listing(listing_id).get("capture")
+        return [capture] if capture else []
+
+    def read_capture(self, warc_file: str, offset: int) -> CaptureRecord:
+        """The record at ``offset`` of a capture file in the store, its digest checked again."""
+        from warcio.archiveiterator import ArchiveIterator
+
+        from crawlers.evidence import sha256_digest
+
+        root = Path(self.config.captures_dir).resolve()
+        path = Path(warc_file).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            raise NotFound("no such capture file in the capture store")
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            try:
+                record = next(iter(ArchiveIterator(handle, check_digests=True)))
+                body = record.content_stream().read()
+            except Exception:  # noqa: BLE001 - whatever warcio makes of a bad offset
+                raise NotFound(f"no capture record at offset {offset}") from None
+            headers = record.rec_headers
+            if record.http_headers is not None and record.rec_type in ("response", "revisit"):
+                content_type = record.http_headers.get_header("Content-Type")
+            else:
+                content_type = headers.get_header("Content-Type")
+            problems = [str(p) for p in (record.digest_checker.problems or [])]
+            return CaptureRecord(
+                warc_file=str(path), offset=offset, url=headers.get_header("WARC-Target-URI") or "",
+                captured_at=headers.get_header("WARC-Date") or "", content_type=content_type, body=body,
+                recorded_digest=headers.get_header("WARC-Payload-Digest") or "",
+                computed_digest=sha256_digest(body), revisit=record.rec_type == "revisit", problems=problems,
+            )
+
+    def listing_capture(self, listing_id: str, number: int = 0) -> CaptureRecord:
+        captures = self.captures(listing_id)
+        if not 0 <= number < len(captures):
+            raise NotFound(f"listing {listing_id!r} has no capture {number}")
+        return self.read_capture(captures[number]["warc_file"], int(captures[number]["offset"]))
+
+    # -- watchlists -------------------------------------------------------------------------------
+    def _watchlists(self):
+        from onionwatch.alerts import Watchlists
+
+        return Watchlists(self.config.watch_db)
+
+    def watchlists(self) -> list[dict]:
+        watchlists = self._watchlists()
+        try:
+            return watchlists.all()
+        finally:
+            watchlists.close()
+
+    def add_watchlist(self, name: str, query: str) -> None:
+        name = (name or "").strip()
+        if not name:
+            raise ServiceError("name the watchlist")
+        if not (query or "").strip():
+            raise ServiceError("give the query")
+        watchlists = self._watchlists()
+        try:
+            watchlists.add(name, query)
+        except QuerySyntaxError as exc:
+            raise ServiceError(str(exc)) from None
+        finally:
+            watchlists.close()
+
+    def remove_watchlist(self, name: str) -> bool:
+        watchlists = self._watchlists()
+        try:
+            return watchlists.remove(name)
+        finally:
+            watchlists.close()
+
+    def watchlist_hits(self, name: str, limit: int = 200) -> list[dict]:
+        """The alerts a watchlist raised, newest first."""
+        if not any(w["name"] == name for w in self.watchlists()):
+            raise NotFound(f"no watchlist named {name!r}")
+        watchlists = self._watchlists()
+        try:
+            rows = watchlists._db.execute(
+                "SELECT created, payload FROM alerts WHERE watchlist = ? ORDER BY created DESC, listing_id LIMIT ?",
+                (name, limit)).fetchall()
+        finally:
+            watchlists.close()
+        return [{"created": row["created"], **json.loads(row["payload"])["listing"]} for row in rows]
+
+
+def _parse(query: str):
+    try:
+        return parse_query(query)
+    except QuerySyntaxError as exc:
+        raise ServiceError(str(exc)) from None
+
+
+# -- what the common index interface does not offer, per backend ------------------------------------
+def _backend(index):
+    from index.embedded import EmbeddedIndex
+
+    if isinstance(index, EmbeddedIndex):
+        return _Embedded(index)
+    from index.elastic import ElasticsearchIndex
+
+    if isinstance(index, ElasticsearchIndex):
+        return _Elastic(index)
+    return _Generic(index)
+
+
+class _Embedded:
+    def __init__(self, index):
+        self.index = index
+
+    def _docs(self, searcher, hits) -> list[dict]:
+        return [json.loads(bytes(searcher.doc(address)["doc"][0])) for _key, address in hits]
+
+    def ranked(self, node, limit: int, offset: int) -> tuple[int, list[dict]]:
+        searcher = self.index.index.searcher()
+        query = self.index._of_kind(self.index._tantivy_query(node), "listing")
+        result = searcher.search(query, limit=limit, count=True, offset=offset)
+        return result.count, self._docs(searcher, result.hits)
+
+    def after(self, node, limit: int, last: str | None, offset: int) -> tuple[int, list[dict], int]:
+        import tantivy
+
+        searcher = self.index.index.searcher()
+        query = self.index._of_kind(self.index._tantivy_query(node), "listing")
+        # tantivy has no range over text, so the cursor keeps the offset where the last id stood and
+        # the page is read from a window around it, skipping ids up to the last one: rows added or
+        # removed behind the cursor shift the window, never the answer.
+        start = offset
+        while True:
+            window = max(0, start - limit)
+            result = searcher.search(query, limit=2 * limit + (start - window), count=True,
+                                     order_by_field="listing_id", offset=window, order=tantivy.Order.Asc)
+            keys = [key for key, _ in result.hits]
+            if last is None or window == 0 or (keys and keys[0] <= last):
+                break
+            start = window  # everything moved back past the window: look further back
+        hits, position = [], window
+        for key, address in result.hits:
+            position += 1
+            if last is not None and key <= last:
+                continue
+            hits.append((key, address))
+            if len(hits) == limit:
+                break
+        return result.count, self._docs(searcher, hits), position
+
+    def observations(self, listing_id: str) -> list[dict]:
+        import tantivy
+
+        searcher = self.index.index.searcher()
+        query = self.index._of_kind(tantivy.Query.term_query(self.index.schema, "listing_id", listing_id),
+                                    "observation")
+        result = searcher.search(query, limit=10_000, count=False, order_by_field="captured_at",
+                                 order=tantivy.Order.Asc)
+        return self._docs(searcher, result.hits)
+
+
+class _Elastic:
+    def __init__(self, index):
+        self.index = index
+
+    def _search(self, node, kind: str, **options) -> dict:
+        from index.elastic import _of_kind, to_es_query
+
+        self.index.ensure_ready()
+        return self.index.client.search(index=self.index.alias, query=_of_kind(to_es_query(node), kind),
+                                        track_total_hits=True, **options)
+
+    @staticmethod
+    def _hits(answer) -> list[dict]:
+        from index.elastic import _listing
+
+        return [_listing(hit["_source"]) for hit in answer["hits"]["hits"]]
+
+    def ranked(self, node, limit: int, offset: int) -> tuple[int, list[dict]]:
+        answer = self._search(node, "listing", size=limit, from_=offset, sort=["_score", {"listing_id": "asc"}])
+        return answer["hits"]["total"]["value"], self._hits(answer)
+
+    def after(self, node, limit: int, last: str | None, offset: int) -> tuple[int, list[dict], int]:
+        options = {"search_after": [last]} if last is not None else {}
+        answer = self._search(node, "listing", size=limit, sort=[{"listing_id": "asc"}], **options)
+        hits = self._hits(answer)
+        return answer["hits"]["total"]["value"], hits, offset + len(hits)
+
+    def observations(self, listing_id: str) -> list[dict]:
+        from index.query import Term
+
+        answer = self._search(Term("listing_id", listing_id), "observation", size=10_000,
+                              sort=[{"captured_at": "asc"}])
+        return self._hits(answer)
+
+
+class _Generic:
+    """Any other backend: only the common interface, so pages are cut from a longer best-first list."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def ranked(self, node, limit: int, offset: int) -> tuple[int, list[dict]]:
+        raise ServiceError("this index backend cannot page")
+
+    after = observations = ranked
