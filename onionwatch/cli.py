@@ -269,12 +269,11 @@ def _emit(args, rows: list[dict], columns: list[tuple[str, str, int]], heading: 
 
 
 def cmd_search(args, config) -> int:
-    from index import open_index
-    from index.query import QuerySyntaxError
+    from onionwatch.service import Service, ServiceError
 
     try:
-        result = open_index(config).search(args.query, limit=args.limit)
-    except QuerySyntaxError as exc:
+        result = Service(config).search(args.query, limit=args.limit)
+    except ServiceError as exc:
         print(f"onionwatch search: {exc}", file=sys.stderr)
         return 2
     _emit(args, result.hits, LISTING_COLUMNS, f"{result.total} listings match; showing {len(result.hits)}.")
@@ -282,36 +281,29 @@ def cmd_search(args, config) -> int:
 
 
 def cmd_stats(args, config) -> int:
-    from index import open_index
-    from index.query import QuerySyntaxError
+    from onionwatch.service import Service, ServiceError
 
-    index = open_index(config)
+    kind = "top_vendors" if args.top_vendors else "counts" if args.counts else "prices"
     try:
-        if args.top_vendors:
-            rows = index.top_vendors(args.query, size=args.top_vendors)
-            columns = [("vendor", "vendor", 30), ("listings", "listings", 9), ("markets", "markets", 40)]
-        elif args.counts:
-            rows = index.listing_counts(args.query, group_by=args.by)
-            columns = [(args.by, args.by, 30), ("listings", "listings", 9)]
-        else:
-            rows = index.price_stats(args.query, group_by=args.by)
-            columns = [("month", "month", 7), (args.by, args.by, 24), ("observations", "seen", 6),
-                       ("median_usd", "median USD/unit", 16), ("mean_usd", "mean USD/unit", 14)]
-    except (QuerySyntaxError, ValueError) as exc:
+        rows = Service(config).stats(args.query, by=args.by, kind=kind, top=args.top_vendors or 10)
+    except ServiceError as exc:
         print(f"onionwatch stats: {exc}", file=sys.stderr)
         return 2
+    if kind == "top_vendors":
+        columns = [("vendor", "vendor", 30), ("listings", "listings", 9), ("markets", "markets", 40)]
+    elif kind == "counts":
+        columns = [(args.by, args.by, 30), ("listings", "listings", 9)]
+    else:
+        columns = [("month", "month", 7), (args.by, args.by, 24), ("observations", "seen", 6),
+                   ("median_usd", "median USD/unit", 16), ("mean_usd", "mean USD/unit", 14)]
     _emit(args, rows, columns, None if rows else "nothing to show for that query")
     return 0
 
 
 def cmd_changes(args, config) -> int:
-    from index.history import History
+    from onionwatch.service import Service
 
-    history = History(config.history_db)
-    try:
-        rows = history.changes(args.since.isoformat(), args.market)
-    finally:
-        history.close()
+    rows = Service(config).changes(args.since.isoformat(), args.market)
     for row in rows:
         row["detail"] = json.dumps(row["detail"], ensure_ascii=False) if not args.json else row["detail"]
     columns = [("at", "when", 19), ("market", "market", 12), ("kind", "change", 16), ("vendor", "vendor", 18),
@@ -321,13 +313,9 @@ def cmd_changes(args, config) -> int:
 
 
 def cmd_vendor(args, config) -> int:
-    from index.history import History
+    from onionwatch.service import Service
 
-    history = History(config.history_db)
-    try:
-        rows = history.vendor(args.name)
-    finally:
-        history.close()
+    rows = Service(config).vendor(args.name)
     if not rows:
         print(f"no vendor named {args.name!r} seen yet", file=sys.stderr)
         return 1
@@ -468,13 +456,9 @@ def cmd_schedule(args, config) -> int:
 
 
 def cmd_runs(args, config) -> int:
-    from onionwatch.runlog import RunLog
+    from onionwatch.service import Service
 
-    log = RunLog(config.runs_db)
-    try:
-        rows = log.recent(args.limit, args.market)
-    finally:
-        log.close()
+    rows = Service(config).runs(args.limit, args.market)
     columns = [("started", "started", 20), ("market", "market", 12), ("status", "status", 11), ("pages", "pages", 5),
                ("new_pages", "new", 4), ("changed_pages", "chg", 4), ("unchanged_pages", "same", 4),
                ("listings", "listings", 8), ("alerts", "alerts", 6), ("reason", "why", 70)]
@@ -483,35 +467,28 @@ def cmd_runs(args, config) -> int:
 
 
 def cmd_watch(args, config) -> int:
-    from index.query import QuerySyntaxError
-    from onionwatch.alerts import Watchlists
+    from onionwatch.service import Service, ServiceError
 
-    watchlists = Watchlists(config.watch_db)
-    try:
-        if args.action == "list":
-            for watchlist in watchlists.all():
-                print(f"{watchlist['name']}: {watchlist['query']}")
-            return 0
-        if not args.name:
-            print(f"onionwatch watch {args.action}: name the watchlist", file=sys.stderr)
-            return 2
-        if args.action == "remove":
-            if not watchlists.remove(args.name):
-                print(f"onionwatch watch remove: no watchlist named {args.name!r}", file=sys.stderr)
-                return 1
-            return 0
-        if not args.query:
-            print("onionwatch watch add: give the query", file=sys.stderr)
-            return 2
-        try:
-            watchlists.add(args.name, args.query)
-        except QuerySyntaxError as exc:
-            print(f"onionwatch watch add: {exc}", file=sys.stderr)
-            return 2
-        print(f"watching {args.name}: {args.query}")
+    service = Service(config)
+    if args.action == "list":
+        for watchlist in service.watchlists():
+            print(f"{watchlist['name']}: {watchlist['query']}")
         return 0
-    finally:
-        watchlists.close()
+    if not args.name:
+        print(f"onionwatch watch {args.action}: name the watchlist", file=sys.stderr)
+        return 2
+    if args.action == "remove":
+        if not service.remove_watchlist(args.name):
+            print(f"onionwatch watch remove: no watchlist named {args.name!r}", file=sys.stderr)
+            return 1
+        return 0
+    try:
+        service.add_watchlist(args.name, args.query)
+    except ServiceError as exc:
+        print(f"onionwatch watch add: {exc}", file=sys.stderr)
+        return 2
+    print(f"watching {args.name}: {args.query}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
