@@ -150,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("name", nargs="?", help="the watchlist's name")
     watch.add_argument("query", nargs="?", help="with add: the query (the search language)")
     watch.set_defaults(handler=cmd_watch)
+
+    from onionwatch.web.commands import register as register_web  # serve, users, audit (#13)
+
+    register_web(sub, _command)
     return parser
 
 
