@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -22,6 +23,7 @@ from index.query import QuerySyntaxError, parse_query
 FACETS = ("market", "drug", "ships_from", "city", "vendor", "status")
 STAT_KINDS = ("prices", "counts", "top_vendors")
 MAX_PAGE = 500
+RELOAD_S = 1.0  # how stale an embedded index reader may be
 
 
 class ServiceError(ValueError):
@@ -81,6 +83,7 @@ class Service:
         self.config = config
         self._index = index
         self._lock = threading.Lock()
+        self._reloaded = 0.0
 
     @property
     def index(self):
@@ -90,6 +93,10 @@ class Service:
                     from index import open_index
 
                     self._index = open_index(self.config)
+        reload = getattr(getattr(self._index, "index", None), "reload", None)
+        if reload is not None and time.monotonic() - self._reloaded > RELOAD_S:
+            reload()  # the embedded index: see what other processes (runs, the scheduler) committed
+            self._reloaded = time.monotonic()
         return self._index
 
     def close(self) -> None:

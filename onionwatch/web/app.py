@@ -192,7 +192,7 @@ def create_app(config, *, secure_cookies: bool = False, service: Service | None 
                verified=stored.verified)
         return HTMLResponse(safe_page(stored.body, stored.content_type))
 
-    @app.get("/vendor/{name}", response_class=HTMLResponse, include_in_schema=False)
+    @app.get("/vendor/{name:path}", response_class=HTMLResponse, include_in_schema=False)
     def vendor_page(request: Request, name: str):
         accounts_seen = service.vendor(name)
         query = f'vendor:"{_quoted(name)}"'
@@ -405,7 +405,7 @@ def create_app(config, *, secure_cookies: bool = False, service: Service | None 
         record(request, "changes", since.isoformat(), market=market, via="api")
         return service.changes(since.isoformat(), market)
 
-    @app.get("/api/vendors/{name}", tags=["vendors"])
+    @app.get("/api/vendors/{name:path}", tags=["vendors"])
     def api_vendor(request: Request, name: str) -> list[dict]:
         rows = service.vendor(name)
         if not rows:
