@@ -140,16 +140,14 @@ class Service:
             cursor = page.next_cursor
 
     def facets(self, query: str, size: int = 10) -> dict[str, list[dict]]:
-        """Counts of the matching listings per value of each facet field (those the index groups by)."""
-        _parse(query)
-        result = {}
-        for name in FACETS:
-            try:
-                rows = self.index.listing_counts(query, group_by=name)
-            except ValueError:  # a field this index cannot group by
-                continue
-            result[name] = [{"value": row[name], "count": row["listings"]} for row in rows[:size]]
-        return result
+        """Counts of the matching listings per value of each facet field the index groups by,
+        in one aggregation pass."""
+        node = _parse(query)
+        fields = [name for name in FACETS if name in GROUPS]
+        body = {name: {"terms": {"field": name, "size": size}} for name in fields}
+        answer = self.index._aggregate(node, body, "listing")
+        return {name: [{"value": bucket["key"], "count": bucket["doc_count"]}
+                       for bucket in answer[name]["buckets"]] for name in fields}
 
     # -- statistics, changes, vendors, runs ---------------------------------------------------------
     def stats(self, query: str = "", by: str = "drug", kind: str = "prices", top: int = 10) -> list[dict]:
