@@ -349,3 +349,22 @@ def test_users_cli_add_list_disable(data, capsys, monkeypatch):
     assert main(["--config", config, "audit", "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {"user_add", "token_create", "user_disable"} <= {line["action"] for line in lines}
+
+
+def test_watchlist_hits_page_and_api_show_what_a_run_alerted(app, data):
+    from index.embedded import EmbeddedIndex
+    from onionwatch.alerts import Watchlists
+
+    browser, csrf = login(app, "analyst1")
+    assert browser.post("/watchlists", data={"csrf": csrf, "name": "almaty", "query": "city:Алматы"}).status_code == 303
+    watchlists = Watchlists(data.config.watch_db)
+    assert watchlists.evaluate(EmbeddedIndex(data.config.index_dir), data.ids, []) == 1
+    watchlists.close()
+    page = browser.get("/watchlists/almaty")
+    assert page.status_code == 200 and "EvilVendor" in page.text and "<b onmouseover" not in page.text
+    headers = {"Authorization": f"Bearer {token_for(data, 'viewer1')}"}
+    hits = client(app).get("/api/watchlists/almaty/hits", headers=headers).json()
+    assert [hit["listing_id"] for hit in hits] == [data.hostile_id]
+    assert client(app).get("/api/watchlists/nothing/hits", headers=headers).status_code == 404
+    assert browser.post("/watchlists/almaty/remove", data={"csrf": csrf}).status_code == 303
+    assert "almaty" not in browser.get("/watchlists").text
