@@ -18,7 +18,7 @@ from typing import Iterator
 
 from index.aggregations import GROUPS
 from index.protocol import SearchResult
-from index.query import QuerySyntaxError, parse_query
+from index.query import QuerySyntaxError, normalise_value, parse_query
 
 FACETS = ("market", "drug", "ships_from", "city", "vendor", "status")
 STAT_KINDS = ("prices", "counts", "top_vendors")
@@ -129,15 +129,20 @@ class Service:
         next_cursor = encode_cursor(query, hits[-1]["listing_id"], offset) if len(hits) == limit else None
         return Page(total=total, hits=hits, next_cursor=next_cursor)
 
-    def export(self, query: str, batch: int = 1000) -> Iterator[dict]:
-        """Every listing the query matches, streamed in listing-id order."""
-        cursor = None
+    def export(self, query: str, batch: int = 5000) -> Iterator[dict]:
+        """Every listing the query matches, streamed a batch at a time, each once."""
+        node = _parse(query)
+        backend = _backend(self.index)
+        if hasattr(backend, "export"):
+            yield from backend.export(node, batch)
+            return
+        last, offset = None, 0
         while True:
-            page = self.search_cursor(query, limit=batch, cursor=cursor)
-            yield from page.hits
-            if not page.next_cursor:
+            _total, hits, offset = backend.after(node, batch, last, offset)
+            yield from hits
+            if len(hits) < batch:
                 return
-            cursor = page.next_cursor
+            last = hits[-1]["listing_id"]
 
     def facets(self, query: str, size: int = 10) -> dict[str, list[dict]]:
         """Counts of the matching listings per value of each facet field the index groups by,
@@ -315,6 +320,20 @@ def _parse(query: str):
 
 
 # -- what the common index interface does not offer, per backend ------------------------------------
+def _literal(char: str) -> str:
+    return "\\x{%x}" % ord(char)
+
+
+def _after_regex(last: str) -> str:
+    """A regular expression matching exactly the strings that sort after ``last``."""
+    alternatives = [
+        "".join(_literal(c) for c in last[:i]) + f"[^\\x{{0}}-{_literal(char)}](?s:.)*"
+        for i, char in enumerate(last)
+    ]
+    alternatives.append("".join(_literal(c) for c in last) + "(?s:.)+")
+    return "|".join(f"(?:{alternative})" for alternative in alternatives)
+
+
 def _backend(index):
     from index.embedded import EmbeddedIndex
 
@@ -345,27 +364,30 @@ class _Embedded:
 
         searcher = self.index.index.searcher()
         query = self.index._of_kind(self.index._tantivy_query(node), "listing")
-        # tantivy has no range over text, so the cursor keeps the offset where the last id stood and
-        # the page is read from a window around it, skipping ids up to the last one: rows added or
-        # removed behind the cursor shift the window, never the answer.
-        start = offset
+        if last is not None:
+            # tantivy has no range query over text; a regular expression for "every id after this one"
+            # (matched against the term dictionary) does the same.
+            query = tantivy.Query.boolean_query([
+                (tantivy.Occur.Must, query),
+                (tantivy.Occur.Must, tantivy.Query.regex_query(self.index.schema, "listing_id",
+                                                               _after_regex(normalise_value("listing_id", last)))),
+            ])
+        result = searcher.search(query, limit=limit, count=True, order_by_field="listing_id",
+                                 order=tantivy.Order.Asc)
+        hits = self._docs(searcher, result.hits)
+        return result.count + offset, hits, offset + len(hits)
+
+    def export(self, node, batch: int) -> Iterator[dict]:
+        """One searcher (a snapshot of the index) paged through by offset: consistent and cheap."""
+        searcher = self.index.index.searcher()
+        query = self.index._of_kind(self.index._tantivy_query(node), "listing")
+        offset = 0
         while True:
-            window = max(0, start - limit)
-            result = searcher.search(query, limit=2 * limit + (start - window), count=True,
-                                     order_by_field="listing_id", offset=window, order=tantivy.Order.Asc)
-            keys = [key for key, _ in result.hits]
-            if last is None or window == 0 or (keys and keys[0] <= last):
-                break
-            start = window  # everything moved back past the window: look further back
-        hits, position = [], window
-        for key, address in result.hits:
-            position += 1
-            if last is not None and key <= last:
-                continue
-            hits.append((key, address))
-            if len(hits) == limit:
-                break
-        return result.count, self._docs(searcher, hits), position
+            result = searcher.search(query, limit=batch, count=False, offset=offset)
+            yield from self._docs(searcher, result.hits)
+            if len(result.hits) < batch:
+                return
+            offset += batch
 
     def observations(self, listing_id: str) -> list[dict]:
         import tantivy
