@@ -324,14 +324,16 @@ def _literal(char: str) -> str:
     return "\\x{%x}" % ord(char)
 
 
-def _after_regex(last: str) -> str:
-    """A regular expression matching exactly the strings that sort after ``last``."""
-    alternatives = [
-        "".join(_literal(c) for c in last[:i]) + f"[^\\x{{0}}-{_literal(char)}](?s:.)*"
-        for i, char in enumerate(last)
-    ]
-    alternatives.append("".join(_literal(c) for c in last) + "(?s:.)+")
-    return "|".join(f"(?:{alternative})" for alternative in alternatives)
+PREFIX_CHARS = 6  # tantivy compiles a regular expression to at most 1000 automaton states
+
+
+def _at_least_regex(prefix: str) -> str:
+    """A regular expression matching exactly the strings that sort at or after ``prefix``, nested so
+    its automaton stays linear in the prefix: ``[>a].* | a([>b].* | b(.*))`` for "ab"."""
+    pattern = "(?s:.)*"
+    for char in reversed(prefix):
+        pattern = f"(?:[^\\x{{0}}-{_literal(char)}](?s:.)*|{_literal(char)}{pattern})"
+    return pattern
 
 
 def _backend(index):
@@ -365,17 +367,26 @@ class _Embedded:
         searcher = self.index.index.searcher()
         query = self.index._of_kind(self.index._tantivy_query(node), "listing")
         if last is not None:
-            # tantivy has no range query over text; a regular expression for "every id after this one"
-            # (matched against the term dictionary) does the same.
+            # tantivy has no range query over text: a regular expression (matched against the term
+            # dictionary) keeps the ids at or after the cursor's first characters; the few sharing
+            # them but not after the cursor are skipped below.
+            last = normalise_value("listing_id", last)
             query = tantivy.Query.boolean_query([
                 (tantivy.Occur.Must, query),
                 (tantivy.Occur.Must, tantivy.Query.regex_query(self.index.schema, "listing_id",
-                                                               _after_regex(normalise_value("listing_id", last)))),
+                                                               _at_least_regex(last[:PREFIX_CHARS]))),
             ])
-        result = searcher.search(query, limit=limit, count=True, order_by_field="listing_id",
-                                 order=tantivy.Order.Asc)
-        hits = self._docs(searcher, result.hits)
-        return result.count + offset, hits, offset + len(hits)
+        extra = 8
+        while True:
+            result = searcher.search(query, limit=limit + extra, count=True, order_by_field="listing_id",
+                                     order=tantivy.Order.Asc)
+            after = [(key, address) for key, address in result.hits if last is None or key > last]
+            if len(after) >= limit or len(result.hits) < limit + extra:
+                break
+            extra *= 4
+        skipped = len(result.hits) - len(after)
+        hits = self._docs(searcher, after[:limit])
+        return result.count - skipped + offset, hits, offset + len(hits)
 
     def export(self, node, batch: int) -> Iterator[dict]:
         """One searcher (a snapshot of the index) paged through by offset: consistent and cheap."""

@@ -50,3 +50,19 @@ def test_bad_query_and_bad_cursor_are_user_errors(tmp_path):
             assert "\n" not in str(exc).split("\n")[0]
         else:
             raise AssertionError("accepted")
+
+
+def test_cursor_with_many_ids_sharing_a_long_prefix(tmp_path):
+    ids = [f"sharedprefix{n:03d}" for n in range(60)]
+    config = Config(data_dir=tmp_path, markets=())
+    index = EmbeddedIndex(config.index_dir)
+    index.upsert(_listings(ids))
+    service = Service(config, index)
+    seen, cursor = [], None
+    while True:
+        page = service.search_cursor("", 4, cursor)
+        seen += [hit["listing_id"] for hit in page.hits]
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    assert seen == ids
