@@ -324,16 +324,25 @@ def _literal(char: str) -> str:
     return "\\x{%x}" % ord(char)
 
 
-PREFIX_CHARS = 6  # tantivy compiles a regular expression to at most 1000 automaton states
+WIDE_LEVELS = 2  # levels with a literal prefix this short match much of the dictionary (ids are hashes)
 
 
-def _at_least_regex(prefix: str) -> str:
-    """A regular expression matching exactly the strings that sort at or after ``prefix``, nested so
-    its automaton stays linear in the prefix: ``[>a].* | a([>b].* | b(.*))`` for "ab"."""
-    pattern = "(?s:.)*"
-    for char in reversed(prefix):
-        pattern = f"(?:[^\\x{{0}}-{_literal(char)}](?s:.)*|{_literal(char)}{pattern})"
-    return pattern
+def _after_levels(last: str) -> list[str]:
+    """Regular expressions that together match exactly the strings sorting after ``last``, each set
+    sorting before the next: ``last`` followed by more; then, from the last character back, the
+    strings sharing ``last``'s first i characters with a greater (i+1)th. The first sets are narrow
+    (long literal prefixes: a short walk of the term dictionary), so a page is usually filled
+    before the wide ones are needed."""
+    levels = ["".join(_literal(c) for c in last) + "(?s:.)+"]
+    for i in range(len(last) - 1, -1, -1):
+        prefix = "".join(_literal(c) for c in last[:i])
+        if i < WIDE_LEVELS and ord(last[i]) < 0x7F:
+            # a wide level: one character at a time (ids are mostly ASCII), the rest of Unicode last
+            levels.extend(f"{prefix}{_literal(chr(code))}(?s:.)*" for code in range(ord(last[i]) + 1, 0x80))
+            levels.append(f"{prefix}[^\\x{{0}}-\\x{{7f}}](?s:.)*")
+        else:
+            levels.append(f"{prefix}[^\\x{{0}}-{_literal(last[i])}](?s:.)*")
+    return levels
 
 
 def _backend(index):
@@ -366,27 +375,25 @@ class _Embedded:
 
         searcher = self.index.index.searcher()
         query = self.index._of_kind(self.index._tantivy_query(node), "listing")
-        if last is not None:
-            # tantivy has no range query over text: a regular expression (matched against the term
-            # dictionary) keeps the ids at or after the cursor's first characters; the few sharing
-            # them but not after the cursor are skipped below.
-            last = normalise_value("listing_id", last)
-            query = tantivy.Query.boolean_query([
-                (tantivy.Occur.Must, query),
-                (tantivy.Occur.Must, tantivy.Query.regex_query(self.index.schema, "listing_id",
-                                                               _at_least_regex(last[:PREFIX_CHARS]))),
-            ])
-        extra = 8
-        while True:
-            result = searcher.search(query, limit=limit + extra, count=True, order_by_field="listing_id",
+        if last is None:
+            result = searcher.search(query, limit=limit, count=True, order_by_field="listing_id",
                                      order=tantivy.Order.Asc)
-            after = [(key, address) for key, address in result.hits if last is None or key > last]
-            if len(after) >= limit or len(result.hits) < limit + extra:
+            return result.count, self._docs(searcher, result.hits), len(result.hits)
+        # tantivy has no range query over text: the ids after the cursor are read level by level
+        # (regular expressions matched against the term dictionary), nearest first.
+        found = []
+        for pattern in _after_levels(normalise_value("listing_id", last)):
+            level = tantivy.Query.boolean_query([
+                (tantivy.Occur.Must, query),
+                (tantivy.Occur.Must, tantivy.Query.regex_query(self.index.schema, "listing_id", pattern)),
+            ])
+            result = searcher.search(level, limit=limit - len(found), count=False, order_by_field="listing_id",
+                                     order=tantivy.Order.Asc)
+            found.extend(result.hits)
+            if len(found) == limit:
                 break
-            extra *= 4
-        skipped = len(result.hits) - len(after)
-        hits = self._docs(searcher, after[:limit])
-        return result.count - skipped + offset, hits, offset + len(hits)
+        total = searcher.search(query, limit=1, count=True).count
+        return total, self._docs(searcher, found), offset + len(found)
 
     def export(self, node, batch: int) -> Iterator[dict]:
         """One searcher (a snapshot of the index) paged through by offset: consistent and cheap."""
