@@ -17,7 +17,7 @@ from typing import Literal
 from urllib.parse import urlencode
 
 from fastapi import Body, Depends, FastAPI, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
@@ -527,4 +527,4 @@ def _csv_response(rows, filename: str) -> StreamingResponse:
                              headers={"content-disposition": f'attachment; filename="{filename}"'})
 
 
-__all__ = ["create_app", "PlainTextResponse"]
+__all__ = ["create_app", "accounts_db", "audit_db"]
