@@ -213,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     from onionwatch import outputs_cli  # export, evidence, leads
 
     outputs_cli.register(sub, _command)
+
+    from onionwatch.web.commands import register as register_web  # serve, users, audit (#13)
+
+    register_web(sub, _command)
     return parser
 
 
@@ -354,19 +358,18 @@ def _emit(args, rows: list[dict], columns: list[tuple[str, str, int]], heading: 
 
 
 def cmd_search(args, config) -> int:
-    from index import open_index
-    from index.query import QuerySyntaxError
+    from onionwatch.service import Service, ServiceError
 
     from index.query import parse_query
     from index.vocab import suggestions
 
     try:
-        index = open_index(config)
-        if getattr(index, "needs_rebuild", False):
+        service = Service(config)
+        if service.needs_rebuild():
             print("onionwatch: the index was written by an older version; run 'onionwatch index rebuild' "
                   "(it re-reads every capture)", file=sys.stderr)
-        result = index.search(args.query, limit=args.limit, include_removed=args.include_removed)
-    except QuerySyntaxError as exc:
+        result = service.search(args.query, limit=args.limit, include_removed=args.include_removed)
+    except ServiceError as exc:
         print(f"onionwatch search: {exc}", file=sys.stderr)
         return 2
     if args.csv:
@@ -383,31 +386,29 @@ def cmd_search(args, config) -> int:
 
 
 def cmd_stats(args, config) -> int:
-    from index import open_index
-    from index.query import QuerySyntaxError
+    from onionwatch.service import Service, ServiceError
 
-    index = open_index(config)
+    kind = "top_vendors" if args.top_vendors else "counts" if args.counts else "prices"
     try:
-        if args.top_vendors:
-            rows = index.top_vendors(args.query, size=args.top_vendors)
-            columns = [("vendor", "vendor", 30), ("listings", "listings", 9), ("markets", "markets", 40)]
-        elif args.counts:
-            rows = index.listing_counts(args.query, group_by=args.by)
-            columns = [(args.by, args.by, 30), ("listings", "listings", 9)]
-        else:
-            rows = index.price_stats(args.query, group_by=args.by)
-            unpriced = index.unpriced_observations(args.query)
-            columns = [("month", "month", 7), (args.by, args.by, 24), ("unit", "USD per", 7),
-                       ("observations", "seen", 6), ("median_usd", "median", 12), ("q1_usd", "Q1", 12),
-                       ("q3_usd", "Q3", 12), ("mean_usd", "mean", 12)]
-            if args.json or args.csv:
-                columns += [("exact", "exact", 5), ("error_bound", "error_bound", 5)]
-            elif any(not row["exact"] for row in rows):
-                for row in rows:
-                    row["median_usd"] = f"~{amount(row['median_usd'])}" if not row["exact"] else row["median_usd"]
-    except (QuerySyntaxError, ValueError) as exc:
+        service = Service(config)
+        rows = service.stats(args.query, by=args.by, kind=kind, top=args.top_vendors or 10)
+        unpriced = service.unpriced(args.query) if kind == "prices" else 0
+    except ServiceError as exc:
         print(f"onionwatch stats: {exc}", file=sys.stderr)
         return 2
+    if kind == "top_vendors":
+        columns = [("vendor", "vendor", 30), ("listings", "listings", 9), ("markets", "markets", 40)]
+    elif kind == "counts":
+        columns = [(args.by, args.by, 30), ("listings", "listings", 9)]
+    else:
+        columns = [("month", "month", 7), (args.by, args.by, 24), ("unit", "USD per", 7),
+                   ("observations", "seen", 6), ("median_usd", "median", 12), ("q1_usd", "Q1", 12),
+                   ("q3_usd", "Q3", 12), ("mean_usd", "mean", 12)]
+        if args.json or args.csv:
+            columns += [("exact", "exact", 5), ("error_bound", "error_bound", 5)]
+        elif any(not row["exact"] for row in rows):
+            for row in rows:
+                row["median_usd"] = f"~{amount(row['median_usd'])}" if not row["exact"] else row["median_usd"]
     _emit(args, rows, columns, None if rows else "nothing to show for that query")
     if not (args.json or args.csv or args.counts or args.top_vendors):
         if any(not row["exact"] for row in rows):
@@ -419,13 +420,9 @@ def cmd_stats(args, config) -> int:
 
 
 def cmd_changes(args, config) -> int:
-    from index import open_history
+    from onionwatch.service import Service
 
-    history = open_history(config)
-    try:
-        rows = history.changes(args.since.isoformat(), args.market)
-    finally:
-        history.close()
+    rows = Service(config).changes(args.since.isoformat(), args.market)
     for row in rows:
         row["detail"] = describe_change(row) if not args.json else row["detail"]
     columns = [("at", "when", 23), ("market", "market", 12), ("kind", "change", 16), ("vendor", "vendor", 18),
@@ -435,13 +432,9 @@ def cmd_changes(args, config) -> int:
 
 
 def cmd_vendor(args, config) -> int:
-    from index import open_history
+    from onionwatch.service import Service
 
-    history = open_history(config)
-    try:
-        rows = history.vendor(args.name)
-    finally:
-        history.close()
+    rows = Service(config).vendor(args.name)
     if not rows:
         print(f"no vendor named {args.name!r} seen yet", file=sys.stderr)
         return 1
@@ -608,13 +601,9 @@ def cmd_schedule(args, config) -> int:
 
 
 def cmd_runs(args, config) -> int:
-    from onionwatch.runlog import RunLog
+    from onionwatch.service import Service
 
-    log = RunLog(config.runs_db)
-    try:
-        rows = log.recent(args.limit, args.market)
-    finally:
-        log.close()
+    rows = Service(config).runs(args.limit, args.market)
     columns = [("started", "started", 20), ("market", "market", 12), ("status", "status", 11), ("pages", "pages", 5),
                ("new_pages", "new", 4), ("changed_pages", "chg", 4), ("unchanged_pages", "same", 4),
                ("listings", "listings", 8), ("alerts", "alerts", 6), ("reason", "why", 70)]
@@ -623,40 +612,31 @@ def cmd_runs(args, config) -> int:
 
 
 def cmd_watch(args, config) -> int:
-    from index.query import QuerySyntaxError
-    from onionwatch.alerts import Watchlists
+    from onionwatch.service import Service, ServiceError
 
-    watchlists = Watchlists(config.watch_db)
-    try:
-        if args.action == "list":
-            for watchlist in watchlists.all():
-                print(f"{watchlist['name']}: {watchlist['query']}")
-            return 0
-        if not args.name:
-            print(f"onionwatch watch {args.action}: name the watchlist", file=sys.stderr)
-            return 2
-        if args.action == "remove":
-            if not watchlists.remove(args.name):
-                print(f"onionwatch watch remove: no watchlist named {args.name!r}", file=sys.stderr)
-                return 1
-            return 0
-        if not args.query:
-            print("onionwatch watch add: give the query", file=sys.stderr)
-            return 2
-        try:
-            watchlists.add(args.name, args.query)
-        except QuerySyntaxError as exc:
-            print(f"onionwatch watch add: {exc}", file=sys.stderr)
-            return 2
-        print(f"watching {args.name}: {args.query}")
-        from onionwatch.monitor import alert_sinks
-
-        if not alert_sinks(config):
-            print("warning: no alert sink is configured ([alerts] jsonl, webhook or smtp_* in the configuration): "
-                  "hits are kept and sent once one is", file=sys.stderr)
+    service = Service(config)
+    if args.action == "list":
+        for watchlist in service.watchlists():
+            print(f"{watchlist['name']}: {watchlist['query']}")
         return 0
-    finally:
-        watchlists.close()
+    if not args.name:
+        print(f"onionwatch watch {args.action}: name the watchlist", file=sys.stderr)
+        return 2
+    if args.action == "remove":
+        if not service.remove_watchlist(args.name):
+            print(f"onionwatch watch remove: no watchlist named {args.name!r}", file=sys.stderr)
+            return 1
+        return 0
+    try:
+        service.add_watchlist(args.name, args.query)
+    except ServiceError as exc:
+        print(f"onionwatch watch add: {exc}", file=sys.stderr)
+        return 2
+    print(f"watching {args.name}: {args.query}")
+    if not service.alert_sinks():
+        print("warning: no alert sink is configured ([alerts] jsonl, webhook or smtp_* in the configuration): "
+              "hits are kept and sent once one is", file=sys.stderr)
+    return 0
 
 
 def cmd_vocab(args, config) -> int:
