@@ -479,14 +479,15 @@ def cmd_replay(args, config) -> int:
     from index import open_index
     from onionwatch.pipeline import MarketReport, Sinks, ingest_warc, source_root, start_url_of
 
-    missing = [warc for warc in args.warcs if not Path(warc).is_file()]
-    if missing:
-        print(f"onionwatch replay: no such capture file: {', '.join(missing)}", file=sys.stderr)
-        return 2
     from onionwatch.datalock import writer_lock
 
     lock = writer_lock(config.data_dir, "replay")
-    lock.__enter__()
+    lock.__enter__()  # first: another writer at work is said before anything else
+    missing = [warc for warc in args.warcs if not Path(warc).is_file()]
+    if missing:
+        lock.__exit__(None, None, None)
+        print(f"onionwatch replay: no such capture file: {', '.join(missing)}", file=sys.stderr)
+        return 2
     sinks = Sinks.open(config, open_index(config), incremental=False)
     status = 0
     try:
