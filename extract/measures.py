@@ -14,28 +14,37 @@ MAX_AMOUNT = 1e9
 
 CRYPTO_CODES = frozenset({"BTC", "XMR", "LTC", "ETH", "USDT", "BCH", "DASH", "ZEC", "TRX"})
 
+# Currency signs, codes and words as shops print them, looked up lower-cased. "฿" and "₿" are
+# bitcoin on these markets (never the Thai baht); "₽" is only ever RUB and "₴" only UAH.
 _SYMBOLS = {
-    "$": "USD", "us$": "USD", "usd": "USD", "€": "EUR", "eur": "EUR", "£": "GBP", "gbp": "GBP",
-    "₽": "RUB", "руб": "RUB", "руб.": "RUB", "р.": "RUB", "р": "RUB", "rub": "RUB", "rur": "RUB",
+    "$": "USD", "us$": "USD", "usd": "USD", "dollars": "USD",
+    "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "£": "GBP", "gbp": "GBP",
+    "₽": "RUB", "руб": "RUB", "руб.": "RUB", "рублей": "RUB", "р.": "RUB", "р": "RUB", "rub": "RUB", "rur": "RUB",
     "₸": "KZT", "тг": "KZT", "тг.": "KZT", "тенге": "KZT", "kzt": "KZT",
+    "₴": "UAH", "грн": "UAH", "грн.": "UAH", "uah": "UAH",
+    "br": "BYN", "byn": "BYN",
     "сом": "KGS", "kgs": "KGS", "сомони": "TJS", "tjs": "TJS", "сум": "UZS", "uzs": "UZS",
     "cad": "CAD", "aud": "AUD", "chf": "CHF",
-    "฿": "BTC", "btc": "BTC", "xbt": "BTC", "xmr": "XMR", "ltc": "LTC", "eth": "ETH",
+    "฿": "BTC", "₿": "BTC", "btc": "BTC", "xbt": "BTC", "xmr": "XMR", "ltc": "LTC", "eth": "ETH",
     "usdt": "USDT", "bch": "BCH", "dash": "DASH", "zec": "ZEC", "trx": "TRX",
 }
 _SYMBOL_ALT = "|".join(sorted((re.escape(s) for s in _SYMBOLS), key=len, reverse=True))
+_LETTER = r"a-zа-яё"
+# A currency token: words and codes stand alone ("руб" not inside "рубашка"), signs anywhere.
+_CURRENCY_RE = re.compile(rf"(?<![{_LETTER}])(?:{_SYMBOL_ALT})(?![{_LETTER}])", re.IGNORECASE)
 # Digits with optional thousands groups (space, nbsp, thin space, comma, dot) and decimals.
-# Exchange rates are not prices: "BTC/USD 9439.54" and "1 BTC = 9439 USD" are skipped.
 _NUMBER = r"\d{1,3}(?:[\u00a0\u202f\u2009 ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*"
 _NUMBER_RE = re.compile(_NUMBER)
-# A symbol right before a number ("$120", "USD 245"), not the end of a word or of a pair ("BTC/USD").
-_SYMBOL_BEFORE = re.compile(rf"(?<![\-−/\w])({_SYMBOL_ALT})\s?$", re.IGNORECASE)
-# A symbol right after a number ("120 $", "0.0021 BTC"), not a label ("XMR :") or the start of another number.
-_SYMBOL_AFTER = re.compile(rf"\s?({_SYMBOL_ALT})(?![a-zа-я])(?!\s?\d)(?!\s*:)", re.IGNORECASE)
-_NOT_BEFORE_AMOUNT = frozenset("-−.,")
+# "/USD" right after a currency makes it a pair (BTC/USD); "USD/Ounce" is a unit price.
+_PAIR_AFTER = re.compile(rf"\s?/\s?(?:{_SYMBOL_ALT})(?![{_LETTER}])", re.IGNORECASE)
+# A number right after one of these is a fragment ("-5", "0.0.0…5", "1.5"), not an amount.
+_NOT_BEFORE_AMOUNT = frozenset("-−.,…")
+# The page's exchange rate: "1 BTC = 3 500 000 ₽", "BTC/USD 9439.54", "Курс BTC: 3 500 000 ₽".
 _RATE_EXPRESSION = re.compile(
-    rf"(?<![\d.,])1\s?(?:{_SYMBOL_ALT})\s*[=≈]\s*(?:{_SYMBOL_ALT})?\s?(?:{_NUMBER})\s?(?:{_SYMBOL_ALT})?(?![a-zа-я])"
-    rf"|(?<![\w/])(?:{_SYMBOL_ALT})\s?/\s?(?:{_SYMBOL_ALT})\s*[:=]?\s*(?:{_NUMBER})",
+    rf"(?<![\d.,])(?:1\s?)?(?:{_SYMBOL_ALT})\s*[=≈]\s*(?:{_SYMBOL_ALT})?\s?(?:{_NUMBER})\s?(?:{_SYMBOL_ALT})?(?![{_LETTER}])"
+    rf"|(?<![\w/])(?:{_SYMBOL_ALT})\s?/\s?(?:{_SYMBOL_ALT})\s*[:=]?\s*(?:{_NUMBER})"
+    rf"|(?:курс|exchange\s+rate|rate)\s*(?:{_SYMBOL_ALT})?\s*[:=]\s*(?:{_SYMBOL_ALT})?\s?(?:{_NUMBER})"
+    rf"(?!\s?(?:{_SYMBOL_ALT})\s*[=≈])\s?(?:{_SYMBOL_ALT})?(?![{_LETTER}])",
     re.IGNORECASE,
 )
 
@@ -49,10 +58,29 @@ class Money:
         return {"amount": self.amount, "currency": self.currency}
 
 
+@dataclass(frozen=True)
+class PriceMatch:
+    """An amount and its currency as found in a text, with the span both cover."""
+    amount: float
+    currency: str
+    start: int
+    end: int
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+
+def _groups_ok(groups: list[str]) -> bool:
+    """Thousands groups: 1 to 3 digits, then groups of exactly 3 ("1.500.000", not "0.0.0")."""
+    return 1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])
+
+
 def parse_number(text: str) -> float | None:
     """Read a number written with any common thousands/decimal convention.
 
-    ``1,234.56`` ``1 234,56`` ``12 000`` ``0,5`` ``1.500.000`` -> float; None when unreadable.
+    ``1,234.56`` ``1 234,56`` ``12 000`` ``0,5`` ``1.500.000`` -> float; None when unreadable,
+    including separators that group nothing (``0.0.0``, ``1.2.3``, ``1,,2``).
     """
     cleaned = re.sub(r"[\s\u00a0\u202f\u2009]", "", text).strip(".,")
     if not cleaned or not re.fullmatch(r"[\d.,]+", cleaned):
@@ -60,12 +88,23 @@ def parse_number(text: str) -> float | None:
     if "," in cleaned and "." in cleaned:
         decimal = "," if cleaned.rfind(",") > cleaned.rfind(".") else "."
         thousands = "." if decimal == "," else ","
-        cleaned = cleaned.replace(thousands, "").replace(decimal, ".")
+        whole, _, fraction = cleaned.rpartition(decimal)
+        if thousands not in whole or not fraction or not _groups_ok(whole.split(thousands)):
+            return None
+        cleaned = whole.replace(thousands, "") + "." + fraction
     elif "," in cleaned:
         groups = cleaned.split(",")
-        is_thousands = len(groups) > 2 or (len(groups[1]) == 3 and groups[0] not in ("", "0"))
-        cleaned = cleaned.replace(",", "") if is_thousands else cleaned.replace(",", ".")
+        if len(groups) > 2:
+            if not _groups_ok(groups):
+                return None
+            cleaned = cleaned.replace(",", "")
+        else:
+            is_thousands = len(groups[1]) == 3 and groups[0] not in ("", "0")
+            cleaned = cleaned.replace(",", "") if is_thousands else cleaned.replace(",", ".")
     elif cleaned.count(".") > 1:
+        groups = cleaned.split(".")
+        if not _groups_ok(groups) or groups[0] == "0":
+            return None
         cleaned = cleaned.replace(".", "")
     try:
         value = float(cleaned)
@@ -84,28 +123,81 @@ def currency_code(symbol: str) -> str | None:
     return _SYMBOLS.get(symbol.strip().lower())
 
 
-def parse_prices(text: str) -> list[Money]:
-    """Every price in ``text``, in order: ``$120``, ``0.0021 BTC``, ``12 000 тенге``, ``€30``."""
+def _blank(match: re.Match) -> str:
+    return " " * len(match.group())
+
+
+def is_rate_expression(text: str) -> bool:
+    """True when the text states an exchange rate and no price besides it.
+
+    ``1 BTC = 3 500 000 ₽``, ``Курс: 1 USDT = 92 руб``, ``BTC/USD 9439.54`` are rates: a page
+    prints them in its header, and they are never an item's price.
+    """
+    masked, count = _RATE_EXPRESSION.subn(_blank, text)
+    return count > 0 and not find_prices(masked)
+
+
+def find_prices(text: str) -> list[PriceMatch]:
+    """Every (amount, currency) pair in ``text``, in order, with its span.
+
+    A currency sign or word may stand after its number (``1 500 ₽``, ``0.0021 BTC``,
+    ``12 000 тенге``) or before it (``$120``, ``€ 12,50``, ``USD 245``). A sign between two
+    numbers belongs to the first unless the second has no sign of its own after it
+    (``1500 ₽ 15 $`` is two prices; ``USD 245 / ฿0.0038`` too). Exchange rates are skipped,
+    and so are fragments and garbage (``0.0.0…5``): no price rather than a wrong one.
+    """
     if not any(c.isdigit() for c in text):
         return []
-    if "=" in text or "≈" in text or "/" in text:
-        text = _RATE_EXPRESSION.sub(" ", text)
-    found = []
-    for number in _NUMBER_RE.finditer(text):
+    if "=" in text or "≈" in text or "/" in text or ":" in text:
+        text = _RATE_EXPRESSION.sub(_blank, text)
+    currencies = [(m.start(), m.end(), m.group()) for m in _CURRENCY_RE.finditer(text)]
+    numbers = [m for m in _NUMBER_RE.finditer(text)]
+    ends = {start: (start, end, symbol) for start, end, symbol in currencies}
+    starts = {end: (start, end, symbol) for start, end, symbol in currencies}
+
+    def after(number: re.Match):
+        """The currency right after a number (one space at most), unless it reads as a pair (BTC/USD)."""
+        position = number.end() + (1 if text[number.end():number.end() + 1].isspace() else 0)
+        token = ends.get(position)
+        if token and not _PAIR_AFTER.match(text, token[1]):
+            return token
+        return None
+
+    def before(number: re.Match):
+        position = number.start() - (1 if number.start() and text[number.start() - 1].isspace() else 0)
+        token = starts.get(position)
+        if token and not (token[0] and text[token[0] - 1] in "-−/") and not re.match(r"\w", text[token[0] - 1:token[0]] or " "):
+            return token
+        return None
+
+    found: list[PriceMatch] = []
+    used: set[int] = set()
+    for index, number in enumerate(numbers):
         start, end = number.span()
-        before = text[start - 1] if start else " "
-        if before.isdigit() or before in _NOT_BEFORE_AMOUNT:
+        previous = text[start - 1] if start else " "
+        if previous.isdigit() or previous in _NOT_BEFORE_AMOUNT:
             continue
-        after = _SYMBOL_AFTER.match(text, end)
-        symbol = after.group(1) if after and not before.isalnum() else None
-        if symbol is None:
-            preceding = _SYMBOL_BEFORE.search(text[max(0, start - 10):start])
-            symbol = preceding.group(1) if preceding else None
-        code = currency_code(symbol) if symbol else None
+        token = after(number) if not previous.isalpha() else None
+        if token:
+            following = numbers[index + 1] if index + 1 < len(numbers) else None
+            # "₽ 15 $": the sign after this number opens the next one only if that one has none after it.
+            if following is not None and before(following) == token and after(following) is None:
+                token = None
+        if token is None or token[0] in used:
+            token = before(number)
+        if token is None or token[0] in used:
+            continue
+        code = currency_code(token[2])
         amount = valid_amount(parse_number(number.group()))
         if code and amount is not None:
-            found.append(Money(round(amount, 8), code))
+            used.add(token[0])
+            found.append(PriceMatch(round(amount, 8), code, min(start, token[0]), max(end, token[1])))
     return found
+
+
+def parse_prices(text: str) -> list[Money]:
+    """Every price in ``text``, in order: ``$120``, ``0.0021 BTC``, ``12 000 тенге``, ``€30``."""
+    return [match.money for match in find_prices(text)]
 
 
 @dataclass(frozen=True)
