@@ -48,7 +48,7 @@ MUST_BE_DRUG = [
     ("Cocaine 1g + free PDF", "cocaine"),
     ("Cocaine 1g + free guide", "cocaine"),
     ("Pure MDMA crystals 5g, method of testing included", "mdma"),
-    ("Fishscale 3.5g", "cocaine"),
+    ("Fishscale 7g", "cocaine"),
     ("Crack cocaine rocks 1g", "crack"),
     ("Speed paste 10g", "amphetamine"),
     ("Crystal meth shards 2g", "methamphetamine"),
@@ -63,8 +63,8 @@ MUST_BE_DRUG = [
     ("Blotters 250ug x 10", "lsd"),
     ("Golden Teacher mushrooms 7g", "psilocybin"),
     ("Ketamine shards 1g", "ketamine"),
-    ("Oxycodone 30mg x 10", "oxycodone"),
-    ("Oxycodon 30mg x 10", "oxycodone"),                     # German spelling
+    ("Oxycodone 20mg x 10", "oxycodone"),
+    ("Oxycodon 20mg x 10", "oxycodone"),                     # German spelling
     ("Oxicodone 80mg x 20", "oxycodone"),                    # one typo
     ("Ecstacy pills 200mg x 10", "mdma"),                    # one typo
     ("Dilaudid 8mg x 20", "other-opioid"),
@@ -112,8 +112,8 @@ MUST_BE_NON_DRUG = [
     "Netflix account 1 year",
     "Fake ID template PSD",
     "Counterfeit notes 50 EUR x 20",
-    "Potassium cyanide",
-    "Vintage Rolex watch",
+    "Sodium cyanide powder",
+    "Swiss replica watches, boxed",
     "Работа курьером",
 ]
 
