@@ -37,6 +37,8 @@ _NUMBER = r"\d{1,3}(?:[\u00a0\u202f\u2009 ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*"
 _NUMBER_RE = re.compile(_NUMBER)
 # "/USD" right after a currency makes it a pair (BTC/USD); "USD/Ounce" is a unit price.
 _PAIR_AFTER = re.compile(rf"\s?/\s?(?:{_SYMBOL_ALT})(?![{_LETTER}])", re.IGNORECASE)
+# "Views: 1459 XMR : No": a currency followed by a colon labels what comes next.
+_LABEL_AFTER = re.compile(r"\s*:")
 # A number right after one of these is a fragment ("-5", "0.0.0…5", "1.5"), not an amount.
 _NOT_BEFORE_AMOUNT = frozenset("-−.,…")
 # The page's exchange rate: "1 BTC = 3 500 000 ₽", "BTC/USD 9439.54", "Курс BTC: 3 500 000 ₽".
@@ -156,10 +158,11 @@ def find_prices(text: str) -> list[PriceMatch]:
     starts = {end: (start, end, symbol) for start, end, symbol in currencies}
 
     def after(number: re.Match):
-        """The currency right after a number (one space at most), unless it reads as a pair (BTC/USD)."""
+        """The currency right after a number (one space at most), unless it reads as a pair (BTC/USD)
+        or as the label of what follows ("1459 XMR : No")."""
         position = number.end() + (1 if text[number.end():number.end() + 1].isspace() else 0)
         token = ends.get(position)
-        if token and not _PAIR_AFTER.match(text, token[1]):
+        if token and not _PAIR_AFTER.match(text, token[1]) and not _LABEL_AFTER.match(text, token[1]):
             return token
         return None
 

@@ -94,7 +94,8 @@ def test_space_grouped_thousands(value):
     ("4 oz @ 131.25 USD/oz", [(131.25, "USD")]),                   # a unit price, not a currency pair
     ("1 BTC = 3 500 000 ₽ Цена: 1500 ₽", [(1500.0, "RUB")]),       # the rate is not a price
     ("$0.0.0…5", []), ("$1.2.3", []), ("1,,2 €", []),             # garbage: no price, never "5"
-    ("рубашка 1500", []),                                          # "руб" inside a word is no currency
+    ("рубашка 1500", []),
+    ("Views : 1459 XMR : No / LTC : No Sale Price : 4.00 USD", [(4.0, "USD")]),   # "XMR :" is a label                                          # "руб" inside a word is no currency
 ])
 def test_amount_currency_pairs(text, expected):
     assert [(m.amount, m.currency) for m in find_prices(text)] == expected
