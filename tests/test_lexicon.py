@@ -101,6 +101,12 @@ MUST_BE_DRUG = [
     ("Спайс 1г", "synthetic-cannabinoid"),
     ("Мет 1г", "methamphetamine"),
     ("Фен 2г", "amphetamine"),
+    ("Альфа", "alpha-pvp"),                    # a title that is nothing but an ambiguous name
+    ("Скорость", "amphetamine"),
+    ("Ганджубас 5г", "cannabis"),
+    ("Гидропоника 3г", "cannabis"),
+    ("Шишками 3г", "cannabis"),
+    ("Насвай 100г", "tobacco"),
 ]
 
 MUST_BE_NON_DRUG = [
@@ -115,6 +121,7 @@ MUST_BE_NON_DRUG = [
     "Sodium cyanide powder",
     "Swiss replica watches, boxed",
     "Работа курьером",
+    "Ice scraper for car windows",             # an ambiguous word without an amount is no drug
 ]
 
 

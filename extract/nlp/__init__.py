@@ -117,6 +117,12 @@ def _misspelt_in(doc: Doc) -> str | None:
                  for drug in [misspelt_drug(token.lower_)] if drug), None)
 
 
+def _only_names(doc: Doc, ents: list) -> bool:
+    """The title is nothing but the name ("Соль", "Скорость", "Ice"): a shop's listing of that drug."""
+    named = {token.i for ent in ents for token in ent}
+    return all(token.i in named for token in doc if not (token.is_punct or token.is_space))
+
+
 def _offers_amount(doc: Doc) -> bool:
     """An amount or a dose (1g, 10 tabs, 2mg): the title offers the substance itself."""
     return doc._.quantity is not None or bool(_DOSE.search(doc.text))
@@ -176,8 +182,8 @@ def make_drug_resolver(nlp: Language, name: str, min_context_cues: int):
     """One drug id per text, or "non-drug", or None when the text does not say.
 
     Order of evidence: a clear drug name (the first one named); an ambiguous
-    word (соль, ice, speed) only when the text also reads like an offer of a
-    drug (an amount, a purity, a crystal form). A context phrase ("how to",
+    word (альфа, ice, speed) only when the text also reads like an offer of a
+    drug (an amount, a purity, a crystal form) or is nothing but that word. A context phrase ("how to",
     "guide", "ebook") makes the listing one about a drug rather than of it, but
     never against a drug name offered by amount ("Cocaine 1g + free guide").
     Last, a non-drug product word ("account", "passport") when no drug is named.
@@ -189,7 +195,7 @@ def make_drug_resolver(nlp: Language, name: str, min_context_cues: int):
             by_label.setdefault(ent.label_, []).append(ent)
         clear, ambiguous = by_label.get("DRUG", []), by_label.get("DRUG_AMBIGUOUS", [])
         drug = clear[0].ent_id_ if clear else _misspelt_in(doc)
-        if drug is None and ambiguous and _context_cues(doc) >= min_context_cues:
+        if drug is None and ambiguous and (_context_cues(doc) >= min_context_cues or _only_names(doc, ambiguous)):
             drug = ambiguous[0].ent_id_
         if by_label.get("NON_DRUG_CONTEXT") and not _offers_amount(doc):
             doc._.drug = "non-drug"
