@@ -153,23 +153,25 @@ def find_prices(text: str) -> list[PriceMatch]:
     if "=" in text or "≈" in text or "/" in text or ":" in text:
         text = _RATE_EXPRESSION.sub(_blank, text)
     currencies = [(m.start(), m.end(), m.group()) for m in _CURRENCY_RE.finditer(text)]
-    numbers = [m for m in _NUMBER_RE.finditer(text)]
-    ends = {start: (start, end, symbol) for start, end, symbol in currencies}
-    starts = {end: (start, end, symbol) for start, end, symbol in currencies}
+    numbers = list(_NUMBER_RE.finditer(text))
+    by_start = {token[0]: token for token in currencies}
+    by_end = {token[1]: token for token in currencies}
 
     def after(number: re.Match):
         """The currency right after a number (one space at most), unless it reads as a pair (BTC/USD)
         or as the label of what follows ("1459 XMR : No")."""
         position = number.end() + (1 if text[number.end():number.end() + 1].isspace() else 0)
-        token = ends.get(position)
+        token = by_start.get(position)
         if token and not _PAIR_AFTER.match(text, token[1]) and not _LABEL_AFTER.match(text, token[1]):
             return token
         return None
 
     def before(number: re.Match):
+        """The currency right before a number (one space at most), unless it ends a word or a pair."""
         position = number.start() - (1 if number.start() and text[number.start() - 1].isspace() else 0)
-        token = starts.get(position)
-        if token and not (token[0] and text[token[0] - 1] in "-−/") and not re.match(r"\w", text[token[0] - 1:token[0]] or " "):
+        token = by_end.get(position)
+        preceding = text[token[0] - 1] if token and token[0] else " "
+        if token and preceding not in "-−/_" and not preceding.isalnum():
             return token
         return None
 

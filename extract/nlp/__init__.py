@@ -71,8 +71,10 @@ def _deletions(word: str) -> set[str]:
 
 def _one_edit(a: str, b: str) -> bool:
     """True when a and b differ by one insertion, deletion, substitution or swap of neighbours."""
-    if a == b or abs(len(a) - len(b)) > 1:
-        return a == b
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
     if len(a) != len(b):
         short, long_ = sorted((a, b), key=len)
         return short in _deletions(long_)
@@ -181,12 +183,13 @@ def make_place_resolver(nlp: Language, name: str):
 def make_drug_resolver(nlp: Language, name: str, min_context_cues: int):
     """One drug id per text, or "non-drug", or None when the text does not say.
 
-    Order of evidence: a clear drug name (the first one named); an ambiguous
-    word (альфа, ice, speed) only when the text also reads like an offer of a
-    drug (an amount, a purity, a crystal form) or is nothing but that word. A context phrase ("how to",
-    "guide", "ebook") makes the listing one about a drug rather than of it, but
-    never against a drug name offered by amount ("Cocaine 1g + free guide").
-    Last, a non-drug product word ("account", "passport") when no drug is named.
+    Order of evidence: a clear drug name (the first one named), or one written
+    with a single typo; an ambiguous word (альфа, ice, speed) only when the text
+    also reads like an offer of a drug (an amount, a purity, a crystal form) or
+    is nothing but that word. A context phrase ("how to", "guide", "ebook") makes
+    the listing one about a drug rather than of it, but never against a drug
+    offered by amount ("Cocaine 1g + free guide"). Last, a non-drug product word
+    ("account", "passport") when no drug is named.
     """
 
     def resolve(doc: Doc) -> Doc:
@@ -252,8 +255,9 @@ def detect_drug(title: str, category: str | None = None) -> str | None:
 
     A drug the title names wins (vendors misfile listings); otherwise the
     market's category separates non-drug goods ("Fraud", "Guides") or names the
-    drug, and a medicine filed under a prescription category is "other-prescription". A title with no drug word, no amount or dose, in no drug category,
-    is taken as non-drug.
+    drug. A title with no drug word, no amount or dose, in no drug category,
+    is taken as non-drug; a medicine no lexicon entry names, filed under a
+    prescription category, is "other-prescription".
     """
     drug = _resolve(title)
     if drug not in (None, "non-drug"):
