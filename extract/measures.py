@@ -30,11 +30,14 @@ _SYMBOLS = {
 }
 _SYMBOL_ALT = "|".join(sorted((re.escape(s) for s in _SYMBOLS), key=len, reverse=True))
 _LETTER = r"a-zа-яё"
-# A currency token: words and codes stand alone ("руб" not inside "рубашка"), signs anywhere.
-_CURRENCY_RE = re.compile(rf"(?<![{_LETTER}])(?:{_SYMBOL_ALT})(?![{_LETTER}])", re.IGNORECASE)
+# Candidate currency tokens: whole words (so "руб" is not read inside "рубашка"), "us$", and signs;
+# a word counts when _SYMBOLS knows it, with or without its trailing dot ("руб.", "р.").
+_CURRENCY_CANDIDATE = re.compile(rf"[{_LETTER}]+\$?\.?|[$€£₽₸₴฿₿]", re.IGNORECASE)
+_RATE_OPERATOR = re.compile(r"[=≈/]")
 # Digits with optional thousands groups (space, nbsp, thin space, comma, dot) and decimals.
 _NUMBER = r"\d{1,3}(?:[\u00a0\u202f\u2009 ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*"
 _NUMBER_RE = re.compile(_NUMBER)
+_DIGIT = re.compile(r"\d")
 # "/USD" right after a currency makes it a pair (BTC/USD); "USD/Ounce" is a unit price.
 _PAIR_AFTER = re.compile(rf"\s?/\s?(?:{_SYMBOL_ALT})(?![{_LETTER}])", re.IGNORECASE)
 # "Views: 1459 XMR : No": a currency followed by a colon labels what comes next.
@@ -139,6 +142,50 @@ def is_rate_expression(text: str) -> bool:
     return count > 0 and not find_prices(masked)
 
 
+def _currency_from(text: str, position: int) -> tuple[int, int, str] | None:
+    """The currency sign, code or word starting at ``position`` (a whole word: "руб", not "рубашка")."""
+    if position >= len(text) or (position and text[position - 1].isalpha()):
+        return None
+    match = _CURRENCY_CANDIDATE.match(text, position)
+    if match is None:
+        return None
+    word = match.group()
+    if word.lower() in _SYMBOLS:
+        return position, match.end(), word
+    if word.endswith(".") and word[:-1].lower() in _SYMBOLS:
+        return position, match.end() - 1, word[:-1]
+    return None
+
+
+def _currency_until(text: str, position: int) -> tuple[int, int, str] | None:
+    """The currency sign, code or word ending at ``position``."""
+    if position <= 0 or position > len(text):
+        return None
+    start = position - 1 if text[position - 1] == "." else position
+    if start and text[start - 1] in "$€£₽₸₴฿₿":
+        start -= 1
+    while start and text[start - 1].isalpha():
+        start -= 1
+    token = _currency_from(text, start)
+    return token if token and token[1] in (position, position - 1) and text[token[1]:position] in ("", ".") else None
+
+
+def _spaced(text: str, position: int, step: int) -> int:
+    """``position`` moved over one space, forwards (step 1) or backwards (step -1), if there is one."""
+    probe = position if step > 0 else position - 1
+    return position + step if 0 <= probe < len(text) and text[probe].isspace() else position
+
+
+def _may_hold_a_rate(text: str) -> bool:
+    """A cheap test before the rate expression: a currency next to "=", "≈" or "/", or a rate label."""
+    for operator in _RATE_OPERATOR.finditer(text):
+        at = operator.start()
+        if _currency_until(text, _spaced(text, at, -1)) or _currency_from(text, _spaced(text, at + 1, 1)):
+            return True
+    lowered = text.lower()
+    return "курс" in lowered or "rate" in lowered
+
+
 def find_prices(text: str) -> list[PriceMatch]:
     """Every (amount, currency) pair in ``text``, in order, with its span.
 
@@ -148,33 +195,31 @@ def find_prices(text: str) -> list[PriceMatch]:
     (``1500 ₽ 15 $`` is two prices; ``USD 245 / ฿0.0038`` too). Exchange rates are skipped,
     and so are fragments and garbage (``0.0.0…5``): no price rather than a wrong one.
     """
-    if not any(c.isdigit() for c in text):
+    if not _DIGIT.search(text):
         return []
-    if "=" in text or "≈" in text or "/" in text or ":" in text:
+    if _may_hold_a_rate(text):
         text = _RATE_EXPRESSION.sub(_blank, text)
-    currencies = [(m.start(), m.end(), m.group()) for m in _CURRENCY_RE.finditer(text)]
     numbers = list(_NUMBER_RE.finditer(text))
-    by_start = {token[0]: token for token in currencies}
-    by_end = {token[1]: token for token in currencies}
 
     def after(number: re.Match):
         """The currency right after a number (one space at most), unless it reads as a pair (BTC/USD)
         or as the label of what follows ("1459 XMR : No")."""
-        position = number.end() + (1 if text[number.end():number.end() + 1].isspace() else 0)
-        token = by_start.get(position)
+        token = _currency_from(text, _spaced(text, number.end(), 1))
         if token and not _PAIR_AFTER.match(text, token[1]) and not _LABEL_AFTER.match(text, token[1]):
             return token
         return None
 
     def before(number: re.Match):
         """The currency right before a number (one space at most), unless it ends a word or a pair."""
-        position = number.start() - (1 if number.start() and text[number.start() - 1].isspace() else 0)
-        token = by_end.get(position)
+        token = _currency_until(text, _spaced(text, number.start(), -1))
         preceding = text[token[0] - 1] if token and token[0] else " "
         if token and preceding not in "-−/_" and not preceding.isalnum():
             return token
         return None
 
+    afters = [after(number) if not (number.start() and text[number.start() - 1].isalpha()) else None
+              for number in numbers]
+    befores = [before(number) for number in numbers]
     found: list[PriceMatch] = []
     used: set[int] = set()
     for index, number in enumerate(numbers):
@@ -182,14 +227,12 @@ def find_prices(text: str) -> list[PriceMatch]:
         previous = text[start - 1] if start else " "
         if previous.isdigit() or previous in _NOT_BEFORE_AMOUNT:
             continue
-        token = after(number) if not previous.isalpha() else None
-        if token:
-            following = numbers[index + 1] if index + 1 < len(numbers) else None
-            # "₽ 15 $": the sign after this number opens the next one only if that one has none after it.
-            if following is not None and before(following) == token and after(following) is None:
-                token = None
+        token = afters[index]
+        # "₽ 15 $": the sign after this number opens the next one only if that one has none after it.
+        if token and index + 1 < len(numbers) and befores[index + 1] == token and afters[index + 1] is None:
+            token = None
         if token is None or token[0] in used:
-            token = before(number)
+            token = befores[index]
         if token is None or token[0] in used:
             continue
         code = currency_code(token[2])
