@@ -34,6 +34,7 @@ _LETTER = r"a-zа-яё"
 # a word counts when _SYMBOLS knows it, with or without its trailing dot ("руб.", "р.").
 _CURRENCY_CANDIDATE = re.compile(rf"[{_LETTER}]+\$?\.?|[$€£₽₸₴฿₿]", re.IGNORECASE)
 _RATE_OPERATOR = re.compile(r"[=≈/]")
+_RATE_LABEL = re.compile(r"(?<![a-zа-яё])(?:курс|rate)(?![a-zа-яё])", re.IGNORECASE)
 # Digits with optional thousands groups (space, nbsp, thin space, comma, dot) and decimals.
 _NUMBER = r"\d{1,3}(?:[\u00a0\u202f\u2009 ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*"
 _NUMBER_RE = re.compile(_NUMBER)
@@ -177,13 +178,15 @@ def _spaced(text: str, position: int, step: int) -> int:
 
 
 def _may_hold_a_rate(text: str) -> bool:
-    """A cheap test before the rate expression: a currency next to "=", "≈" or "/", or a rate label."""
+    """A cheap test before the rate expression: a currency beside "=" or "≈", a pair of
+    currencies either side of "/" (BTC/USD; "4.00 USD / 0.0004 BTC" is two prices), or a rate label."""
     for operator in _RATE_OPERATOR.finditer(text):
         at = operator.start()
-        if _currency_until(text, _spaced(text, at, -1)) or _currency_from(text, _spaced(text, at + 1, 1)):
+        left = _currency_until(text, _spaced(text, at, -1))
+        right = _currency_from(text, _spaced(text, at + 1, 1))
+        if (left and right) if operator.group() == "/" else (left or right):
             return True
-    lowered = text.lower()
-    return "курс" in lowered or "rate" in lowered
+    return _RATE_LABEL.search(text) is not None
 
 
 def find_prices(text: str) -> list[PriceMatch]:

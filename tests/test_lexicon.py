@@ -16,7 +16,7 @@ from extract.nlp import NLP_DIR, detect_drug, misspelt_drug
 from extract.vocabulary import drug_classes
 
 LEXICON = list(srsly.read_jsonl(NLP_DIR / "patterns" / "drugs.jsonl"))
-LABELS = {"DRUG", "DRUG_AMBIGUOUS", "NON_DRUG_CONTEXT", "NON_DRUG"}
+LABELS = {"DRUG", "DRUG_AMBIGUOUS", "DRUG_STEM", "NON_DRUG_CONTEXT", "NON_DRUG"}
 
 
 def test_every_entry_has_a_known_id_label_and_a_source():

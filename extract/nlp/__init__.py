@@ -41,8 +41,11 @@ def read_patterns(paths: list[str]) -> list[dict]:
     """EntityRuler patterns from JSONL files (relative to this folder), as one list.
 
     v1 read a single file; v2 reads several, so lexicons stay in files of their own.
+    Naming stems (label DRUG_STEM, a regular expression) are not EntityRuler patterns: the
+    drug resolver reads them for words no entry matched (see ``_stem_drug``).
     """
-    return [pattern for path in paths for pattern in srsly.read_jsonl(NLP_DIR / path)]
+    return [pattern for path in paths for pattern in srsly.read_jsonl(NLP_DIR / path)
+            if pattern["label"] != "DRUG_STEM"]
 
 
 @spacy.registry.tokenizers("onionwatch.plain_tokenizer.v1")
@@ -84,6 +87,18 @@ def _one_edit(a: str, b: str) -> bool:
 
 
 @lru_cache(maxsize=1)
+def _stems() -> tuple[tuple[re.Pattern, str], ...]:
+    """(regular expression, id) of the naming stems in drugs.jsonl (-azolam, -fentanyl, -pinaca)."""
+    return tuple((re.compile(entry["pattern"]), entry["id"]) for entry in srsly.read_jsonl(NLP_DIR / "patterns" / "drugs.jsonl")
+                 if entry["label"] == "DRUG_STEM")
+
+
+def _stem_drug(word: str) -> str | None:
+    """The drug a word names by its INN or naming stem (bromazolam, ocfentanyl, adb-butinaca)."""
+    return next((drug for pattern, drug in _stems() if pattern.match(word)), None)
+
+
+@lru_cache(maxsize=1)
 def _misspelling_index() -> dict[str, set[tuple[str, str]]]:
     """Clear one-word drug names of seven letters or more, keyed by themselves and every
     one-letter deletion of them (the symmetric-delete scheme), for near-miss lookups."""
@@ -112,11 +127,11 @@ def misspelt_drug(word: str) -> str | None:
     return ids.pop() if len(ids) == 1 else None
 
 
-def _misspelt_in(doc: Doc) -> str | None:
-    """A drug named with one typo, in a word no lexicon entry matched."""
+def _unlisted_name(doc: Doc) -> str | None:
+    """A drug named by its naming stem or with one typo, in a word no lexicon entry matched."""
     named = {token.i for ent in doc.ents for token in ent}
-    return next((drug for token in doc if token.i not in named
-                 for drug in [misspelt_drug(token.lower_)] if drug), None)
+    return next((drug for token in doc if token.i not in named and len(token) >= 5
+                 for drug in [_stem_drug(token.lower_) or misspelt_drug(token.lower_)] if drug), None)
 
 
 def _only_names(doc: Doc, ents: list) -> bool:
@@ -183,8 +198,8 @@ def make_place_resolver(nlp: Language, name: str):
 def make_drug_resolver(nlp: Language, name: str, min_context_cues: int):
     """One drug id per text, or "non-drug", or None when the text does not say.
 
-    Order of evidence: a clear drug name (the first one named), or one written
-    with a single typo; an ambiguous word (альфа, ice, speed) only when the text
+    Order of evidence: a clear drug name (the first one named), else one named by
+    its naming stem or written with a single typo; an ambiguous word (альфа, ice, speed) only when the text
     also reads like an offer of a drug (an amount, a purity, a crystal form) or
     is nothing but that word. A context phrase ("how to", "guide", "ebook") makes
     the listing one about a drug rather than of it, but never against a drug
@@ -197,7 +212,7 @@ def make_drug_resolver(nlp: Language, name: str, min_context_cues: int):
         for ent in doc.ents:
             by_label.setdefault(ent.label_, []).append(ent)
         clear, ambiguous = by_label.get("DRUG", []), by_label.get("DRUG_AMBIGUOUS", [])
-        drug = clear[0].ent_id_ if clear else _misspelt_in(doc)
+        drug = clear[0].ent_id_ if clear else _unlisted_name(doc)
         if drug is None and ambiguous and (_context_cues(doc) >= min_context_cues or _only_names(doc, ambiguous)):
             drug = ambiguous[0].ent_id_
         if by_label.get("NON_DRUG_CONTEXT") and not _offers_amount(doc):
