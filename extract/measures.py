@@ -14,28 +14,43 @@ MAX_AMOUNT = 1e9
 
 CRYPTO_CODES = frozenset({"BTC", "XMR", "LTC", "ETH", "USDT", "BCH", "DASH", "ZEC", "TRX"})
 
+# Currency signs, codes and words as shops print them, looked up lower-cased. "฿" and "₿" are
+# bitcoin on these markets (never the Thai baht); "₽" is only ever RUB and "₴" only UAH.
 _SYMBOLS = {
-    "$": "USD", "us$": "USD", "usd": "USD", "€": "EUR", "eur": "EUR", "£": "GBP", "gbp": "GBP",
-    "₽": "RUB", "руб": "RUB", "руб.": "RUB", "р.": "RUB", "р": "RUB", "rub": "RUB", "rur": "RUB",
+    "$": "USD", "us$": "USD", "usd": "USD", "dollars": "USD",
+    "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "£": "GBP", "gbp": "GBP",
+    "₽": "RUB", "руб": "RUB", "руб.": "RUB", "рублей": "RUB", "р.": "RUB", "р": "RUB", "rub": "RUB", "rur": "RUB",
     "₸": "KZT", "тг": "KZT", "тг.": "KZT", "тенге": "KZT", "kzt": "KZT",
+    "₴": "UAH", "грн": "UAH", "грн.": "UAH", "uah": "UAH",
+    "br": "BYN", "byn": "BYN",
     "сом": "KGS", "kgs": "KGS", "сомони": "TJS", "tjs": "TJS", "сум": "UZS", "uzs": "UZS",
     "cad": "CAD", "aud": "AUD", "chf": "CHF",
-    "฿": "BTC", "btc": "BTC", "xbt": "BTC", "xmr": "XMR", "ltc": "LTC", "eth": "ETH",
+    "฿": "BTC", "₿": "BTC", "btc": "BTC", "xbt": "BTC", "xmr": "XMR", "ltc": "LTC", "eth": "ETH",
     "usdt": "USDT", "bch": "BCH", "dash": "DASH", "zec": "ZEC", "trx": "TRX",
 }
 _SYMBOL_ALT = "|".join(sorted((re.escape(s) for s in _SYMBOLS), key=len, reverse=True))
+_LETTER = r"a-zа-яё"
+# Candidate currency tokens: whole words (so "руб" is not read inside "рубашка"), "us$", and signs;
+# a word counts when _SYMBOLS knows it, with or without its trailing dot ("руб.", "р.").
+_CURRENCY_CANDIDATE = re.compile(rf"[{_LETTER}]+\$?\.?|[$€£₽₸₴฿₿]", re.IGNORECASE)
+_RATE_OPERATOR = re.compile(r"[=≈/]")
+_RATE_LABEL = re.compile(r"(?<![a-zа-яё])(?:курс|rate)(?![a-zа-яё])", re.IGNORECASE)
 # Digits with optional thousands groups (space, nbsp, thin space, comma, dot) and decimals.
-# Exchange rates are not prices: "BTC/USD 9439.54" and "1 BTC = 9439 USD" are skipped.
 _NUMBER = r"\d{1,3}(?:[\u00a0\u202f\u2009 ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*"
 _NUMBER_RE = re.compile(_NUMBER)
-# A symbol right before a number ("$120", "USD 245"), not the end of a word or of a pair ("BTC/USD").
-_SYMBOL_BEFORE = re.compile(rf"(?<![\-−/\w])({_SYMBOL_ALT})\s?$", re.IGNORECASE)
-# A symbol right after a number ("120 $", "0.0021 BTC"), not a label ("XMR :") or the start of another number.
-_SYMBOL_AFTER = re.compile(rf"\s?({_SYMBOL_ALT})(?![a-zа-я])(?!\s?\d)(?!\s*:)", re.IGNORECASE)
-_NOT_BEFORE_AMOUNT = frozenset("-−.,")
+_DIGIT = re.compile(r"\d")
+# "/USD" right after a currency makes it a pair (BTC/USD); "USD/Ounce" is a unit price.
+_PAIR_AFTER = re.compile(rf"\s?/\s?(?:{_SYMBOL_ALT})(?![{_LETTER}])", re.IGNORECASE)
+# "Views: 1459 XMR : No": a currency followed by a colon labels what comes next.
+_LABEL_AFTER = re.compile(r"\s*:")
+# A number right after one of these is a fragment ("-5", "0.0.0…5", "1.5"), not an amount.
+_NOT_BEFORE_AMOUNT = frozenset("-−.,…")
+# The page's exchange rate: "1 BTC = 3 500 000 ₽", "BTC/USD 9439.54", "Курс BTC: 3 500 000 ₽".
 _RATE_EXPRESSION = re.compile(
-    rf"(?<![\d.,])1\s?(?:{_SYMBOL_ALT})\s*[=≈]\s*(?:{_SYMBOL_ALT})?\s?(?:{_NUMBER})\s?(?:{_SYMBOL_ALT})?(?![a-zа-я])"
-    rf"|(?<![\w/])(?:{_SYMBOL_ALT})\s?/\s?(?:{_SYMBOL_ALT})\s*[:=]?\s*(?:{_NUMBER})",
+    rf"(?<![\d.,])(?:1\s?)?(?:{_SYMBOL_ALT})\s*[=≈]\s*(?:{_SYMBOL_ALT})?\s?(?:{_NUMBER})\s?(?:{_SYMBOL_ALT})?(?![{_LETTER}])"
+    rf"|(?<![\w/])(?:{_SYMBOL_ALT})\s?/\s?(?:{_SYMBOL_ALT})\s*[:=]?\s*(?:{_NUMBER})"
+    rf"|(?:курс|exchange\s+rate|rate)\s*(?:{_SYMBOL_ALT})?\s*[:=]\s*(?:{_SYMBOL_ALT})?\s?(?:{_NUMBER})"
+    rf"(?!\s?(?:{_SYMBOL_ALT})\s*[=≈])\s?(?:{_SYMBOL_ALT})?(?![{_LETTER}])",
     re.IGNORECASE,
 )
 
@@ -49,16 +64,29 @@ class Money:
         return {"amount": self.amount, "currency": self.currency}
 
 
-def _thousands_groups(groups: list[str]) -> bool:
-    """``1.500.000`` groups: a leading 1-3 digits (not a lone 0), then groups of exactly three."""
-    head = groups[0]
-    return 1 <= len(head) <= 3 and not head.startswith("0") and all(len(g) == 3 for g in groups[1:])
+@dataclass(frozen=True)
+class PriceMatch:
+    """An amount and its currency as found in a text, with the span both cover."""
+    amount: float
+    currency: str
+    start: int
+    end: int
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+
+def _groups_ok(groups: list[str]) -> bool:
+    """Thousands groups: 1 to 3 digits, then groups of exactly 3 ("1.500.000", not "0.0.0")."""
+    return 1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])
 
 
 def parse_number(text: str) -> float | None:
     """Read a number written with any common thousands/decimal convention.
 
-    ``1,234.56`` ``1 234,56`` ``12 000`` ``0,5`` ``1.500.000`` -> float; None when unreadable.
+    ``1,234.56`` ``1 234,56`` ``12 000`` ``0,5`` ``1.500.000`` -> float; None when unreadable,
+    including separators that group nothing (``0.0.0``, ``1.2.3``, ``1,,2``).
     """
     cleaned = re.sub(r"[\s\u00a0\u202f\u2009]", "", text).strip(".,")
     if not cleaned or not re.fullmatch(r"[\d.,]+", cleaned):
@@ -66,16 +94,23 @@ def parse_number(text: str) -> float | None:
     if "," in cleaned and "." in cleaned:
         decimal = "," if cleaned.rfind(",") > cleaned.rfind(".") else "."
         thousands = "." if decimal == "," else ","
-        cleaned = cleaned.replace(thousands, "").replace(decimal, ".")
+        whole, _, fraction = cleaned.rpartition(decimal)
+        if thousands not in whole or not fraction or not _groups_ok(whole.split(thousands)):
+            return None
+        cleaned = whole.replace(thousands, "") + "." + fraction
     elif "," in cleaned:
         groups = cleaned.split(",")
-        if len(groups) > 2 and not _thousands_groups(groups):
-            return None  # "0,0,0,5" is no number, and certainly not 5
-        is_thousands = len(groups) > 2 or (len(groups[1]) == 3 and groups[0] not in ("", "0"))
-        cleaned = cleaned.replace(",", "") if is_thousands else cleaned.replace(",", ".")
+        if len(groups) > 2:
+            if not _groups_ok(groups):
+                return None
+            cleaned = cleaned.replace(",", "")
+        else:
+            is_thousands = len(groups[1]) == 3 and groups[0] not in ("", "0")
+            cleaned = cleaned.replace(",", "") if is_thousands else cleaned.replace(",", ".")
     elif cleaned.count(".") > 1:
-        if not _thousands_groups(cleaned.split(".")):
-            return None  # "$0.0.0.5" is no number, and certainly not 5
+        groups = cleaned.split(".")
+        if not _groups_ok(groups) or groups[0] == "0":
+            return None
         cleaned = cleaned.replace(".", "")
     try:
         value = float(cleaned)
@@ -94,28 +129,126 @@ def currency_code(symbol: str) -> str | None:
     return _SYMBOLS.get(symbol.strip().lower())
 
 
-def parse_prices(text: str) -> list[Money]:
-    """Every price in ``text``, in order: ``$120``, ``0.0021 BTC``, ``12 000 тенге``, ``€30``."""
-    if not any(c.isdigit() for c in text):
+def _blank(match: re.Match) -> str:
+    return " " * len(match.group())
+
+
+def is_rate_expression(text: str) -> bool:
+    """True when the text states an exchange rate and no price besides it.
+
+    ``1 BTC = 3 500 000 ₽``, ``Курс: 1 USDT = 92 руб``, ``BTC/USD 9439.54`` are rates: a page
+    prints them in its header, and they are never an item's price.
+    """
+    masked, count = _RATE_EXPRESSION.subn(_blank, text)
+    return count > 0 and not find_prices(masked)
+
+
+def _currency_from(text: str, position: int) -> tuple[int, int, str] | None:
+    """The currency sign, code or word starting at ``position`` (a whole word: "руб", not "рубашка")."""
+    if position >= len(text) or (position and text[position - 1].isalpha()):
+        return None
+    match = _CURRENCY_CANDIDATE.match(text, position)
+    if match is None:
+        return None
+    word = match.group()
+    if word.lower() in _SYMBOLS:
+        return position, match.end(), word
+    if word.endswith(".") and word[:-1].lower() in _SYMBOLS:
+        return position, match.end() - 1, word[:-1]
+    return None
+
+
+def _currency_until(text: str, position: int) -> tuple[int, int, str] | None:
+    """The currency sign, code or word ending at ``position``."""
+    if position <= 0 or position > len(text):
+        return None
+    start = position - 1 if text[position - 1] == "." else position
+    if start and text[start - 1] in "$€£₽₸₴฿₿":
+        start -= 1
+    while start and text[start - 1].isalpha():
+        start -= 1
+    token = _currency_from(text, start)
+    return token if token and token[1] in (position, position - 1) and text[token[1]:position] in ("", ".") else None
+
+
+def _spaced(text: str, position: int, step: int) -> int:
+    """``position`` moved over one space, forwards (step 1) or backwards (step -1), if there is one."""
+    probe = position if step > 0 else position - 1
+    return position + step if 0 <= probe < len(text) and text[probe].isspace() else position
+
+
+def _may_hold_a_rate(text: str) -> bool:
+    """A cheap test before the rate expression: a currency beside "=" or "≈", a pair of
+    currencies either side of "/" (BTC/USD; "4.00 USD / 0.0004 BTC" is two prices), or a rate label."""
+    for operator in _RATE_OPERATOR.finditer(text):
+        at = operator.start()
+        left = _currency_until(text, _spaced(text, at, -1))
+        right = _currency_from(text, _spaced(text, at + 1, 1))
+        if (left and right) if operator.group() == "/" else (left or right):
+            return True
+    return _RATE_LABEL.search(text) is not None
+
+
+def find_prices(text: str) -> list[PriceMatch]:
+    """Every (amount, currency) pair in ``text``, in order, with its span.
+
+    A currency sign or word may stand after its number (``1 500 ₽``, ``0.0021 BTC``,
+    ``12 000 тенге``) or before it (``$120``, ``€ 12,50``, ``USD 245``). A sign between two
+    numbers belongs to the first unless the second has no sign of its own after it
+    (``1500 ₽ 15 $`` is two prices; ``USD 245 / ฿0.0038`` too). Exchange rates are skipped,
+    and so are fragments and garbage (``0.0.0…5``): no price rather than a wrong one.
+    """
+    if not _DIGIT.search(text):
         return []
-    if "=" in text or "≈" in text or "/" in text:
-        text = _RATE_EXPRESSION.sub(" ", text)
-    found = []
-    for number in _NUMBER_RE.finditer(text):
+    if _may_hold_a_rate(text):
+        text = _RATE_EXPRESSION.sub(_blank, text)
+    numbers = list(_NUMBER_RE.finditer(text))
+
+    def after(number: re.Match):
+        """The currency right after a number (one space at most), unless it reads as a pair (BTC/USD)
+        or as the label of what follows ("1459 XMR : No")."""
+        token = _currency_from(text, _spaced(text, number.end(), 1))
+        if token and not _PAIR_AFTER.match(text, token[1]) and not _LABEL_AFTER.match(text, token[1]):
+            return token
+        return None
+
+    def before(number: re.Match):
+        """The currency right before a number (one space at most), unless it ends a word or a pair."""
+        token = _currency_until(text, _spaced(text, number.start(), -1))
+        preceding = text[token[0] - 1] if token and token[0] else " "
+        if token and preceding not in "-−/_" and not preceding.isalnum():
+            return token
+        return None
+
+    afters = [after(number) if not (number.start() and text[number.start() - 1].isalpha()) else None
+              for number in numbers]
+    befores = [before(number) for number in numbers]
+    found: list[PriceMatch] = []
+    used: set[int] = set()
+    for index, number in enumerate(numbers):
         start, end = number.span()
-        before = text[start - 1] if start else " "
-        if before.isdigit() or before in _NOT_BEFORE_AMOUNT:
+        previous = text[start - 1] if start else " "
+        if previous.isdigit() or previous in _NOT_BEFORE_AMOUNT:
             continue
-        after = _SYMBOL_AFTER.match(text, end)
-        symbol = after.group(1) if after and not before.isalnum() else None
-        if symbol is None:
-            preceding = _SYMBOL_BEFORE.search(text[max(0, start - 10):start])
-            symbol = preceding.group(1) if preceding else None
-        code = currency_code(symbol) if symbol else None
+        token = afters[index]
+        # "₽ 15 $": the sign after this number opens the next one only if that one has none after it.
+        if token and index + 1 < len(numbers) and befores[index + 1] == token and afters[index + 1] is None:
+            token = None
+        if token is None or token[0] in used:
+            token = befores[index]
+        if token is None or token[0] in used:
+            continue
+        code = currency_code(token[2])
         amount = valid_amount(parse_number(number.group()))
         if code and amount is not None:
-            found.append(Money(round(amount, 8), code))
+            used.add(token[0])
+            found.append(PriceMatch(round(amount, 8), code, min(start, token[0]), max(end, token[1])))
     return found
+
+
+def parse_prices(text: str) -> list[Money]:
+    """Every price in ``text``, in order: ``$120``, ``0.0021 BTC``, ``12 000 тенге``, ``€30``."""
+    return [match.money for match in find_prices(text)]
 
 
 @dataclass(frozen=True)

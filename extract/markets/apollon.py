@@ -11,7 +11,7 @@ _PERCENT = re.compile(r"\s*\(\d+(?:\.\d+)?%\)\s*$")
 
 
 def _vendor_name(link) -> str | None:
-    """"DrParagon (100%)" -> "DrParagon"."""
+    """"NAME (100%)" -> "NAME": the rating shown after a vendor's name is not part of it."""
     name = text(link)
     return _PERCENT.sub("", name) if name else None
 

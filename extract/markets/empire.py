@@ -7,7 +7,7 @@ from extract.markets.base import Market, MarketPage, labelled_value, select, sel
 from extract.measures import parse_prices
 from extract.model import RawListing
 
-# "Item # 35791 - Stimulants / Cocaine - (510)": the category between the dashes.
+# "Item # <id> - <category> / <subcategory> - (<count>)": the category between the dashes.
 _CATEGORY = re.compile(r"Item\s*#\s*\d+\s*-\s*(.+?)\s*-")
 
 

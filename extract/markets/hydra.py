@@ -8,7 +8,7 @@ from extract.model import RawListing
 
 
 def _price_and_amount(shown: str | None) -> tuple[list, str | None]:
-    """"от 3 690 руб / 2г" -> the price, and the amount it buys."""
+    """"от <amount> руб / <weight>" -> the price, and the amount it buys."""
     price, _, amount = (shown or "").partition("/")
     return parse_prices(price), amount.strip() or None
 

@@ -41,8 +41,11 @@ def read_patterns(paths: list[str]) -> list[dict]:
     """EntityRuler patterns from JSONL files (relative to this folder), as one list.
 
     v1 read a single file; v2 reads several, so lexicons stay in files of their own.
+    Naming stems (label DRUG_STEM, a regular expression) are not EntityRuler patterns: the
+    drug resolver reads them for words no entry matched (see ``_stem_drug``).
     """
-    return [pattern for path in paths for pattern in srsly.read_jsonl(NLP_DIR / path)]
+    return [pattern for path in paths for pattern in srsly.read_jsonl(NLP_DIR / path)
+            if pattern["label"] != "DRUG_STEM"]
 
 
 @spacy.registry.tokenizers("onionwatch.plain_tokenizer.v1")
@@ -59,7 +62,87 @@ def create_plain_tokenizer():
 
 
 def _context_cues(doc: Doc) -> int:
-    return len(_CONTEXT_CUES.findall(doc.text)) + int(doc._.quantity is not None)
+    return len(_CONTEXT_CUES.findall(doc.text)) + int(_offers_amount(doc))
+
+
+_LATIN_WORD = re.compile(r"[a-z]{7,}")
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True when a and b differ by one insertion, deletion, substitution or swap of neighbours."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) != len(b):
+        short, long_ = sorted((a, b), key=len)
+        return short in _deletions(long_)
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+                               and a[diff[1]] == b[diff[0]])
+
+
+@lru_cache(maxsize=1)
+def _stems() -> tuple[tuple[re.Pattern, str], ...]:
+    """(regular expression, id) of the naming stems in drugs.jsonl (-azolam, -fentanyl, -pinaca)."""
+    return tuple((re.compile(entry["pattern"]), entry["id"]) for entry in srsly.read_jsonl(NLP_DIR / "patterns" / "drugs.jsonl")
+                 if entry["label"] == "DRUG_STEM")
+
+
+def _stem_drug(word: str) -> str | None:
+    """The drug a word names by its INN or naming stem (bromazolam, ocfentanyl, adb-butinaca)."""
+    return next((drug for pattern, drug in _stems() if pattern.match(word)), None)
+
+
+@lru_cache(maxsize=1)
+def _misspelling_index() -> dict[str, set[tuple[str, str]]]:
+    """Clear one-word drug names of seven letters or more, keyed by themselves and every
+    one-letter deletion of them (the symmetric-delete scheme), for near-miss lookups."""
+    index: dict[str, set[tuple[str, str]]] = {}
+    for entry in read_patterns(["patterns/drugs.jsonl"]):
+        name = entry["pattern"]
+        if entry["label"] == "DRUG" and isinstance(name, str) and _LATIN_WORD.fullmatch(name):
+            for key in _deletions(name) | {name}:
+                index.setdefault(key, set()).add((name, entry["id"]))
+    return index
+
+
+def misspelt_drug(word: str) -> str | None:
+    """The drug a Latin word of seven letters or more names with one typo inside it
+    (oxycocone -> oxycodone, ecstacy -> ecstasy), when exactly one drug is that close; else None.
+
+    The first letter must agree, and the last too for names under nine letters,
+    so inflected or unrelated words (concerts, morphing, asteroid) are not read as drug names.
+    """
+    word = word.lower()
+    if not _LATIN_WORD.fullmatch(word):
+        return None
+    index = _misspelling_index()
+    ids = {drug for key in _deletions(word) | {word} for name, drug in index.get(key, ())
+           if name[0] == word[0] and (name[-1] == word[-1] or len(name) >= 9) and _one_edit(word, name)}
+    return ids.pop() if len(ids) == 1 else None
+
+
+def _unlisted_name(doc: Doc) -> str | None:
+    """A drug named by its naming stem or with one typo, in a word no lexicon entry matched."""
+    named = {token.i for ent in doc.ents for token in ent}
+    return next((drug for token in doc if token.i not in named and len(token) >= 5
+                 for drug in [_stem_drug(token.lower_) or misspelt_drug(token.lower_)] if drug), None)
+
+
+def _only_names(doc: Doc, ents: list) -> bool:
+    """The title is nothing but the name ("Соль", "Скорость", "Ice"): a shop's listing of that drug."""
+    named = {token.i for ent in ents for token in ent}
+    return all(token.i in named for token in doc if not (token.is_punct or token.is_space))
+
+
+def _offers_amount(doc: Doc) -> bool:
+    """An amount or a dose (1g, 10 tabs, 2mg): the title offers the substance itself."""
+    return doc._.quantity is not None or bool(_DOSE.search(doc.text))
 
 
 def russian_stem(word: str) -> str:
@@ -115,11 +198,13 @@ def make_place_resolver(nlp: Language, name: str):
 def make_drug_resolver(nlp: Language, name: str, min_context_cues: int):
     """One drug id per text, or "non-drug", or None when the text does not say.
 
-    Order of evidence: a word that makes the listing about something else
-    ("guide", "how to", "template") says non-drug even beside a drug name; then a
-    clear drug name; then an ambiguous word (соль, ice, speed) when the text also
-    reads like an offer of a drug (an amount, a purity, a crystal form); then a
-    non-drug product word ("account", "iPhone").
+    Order of evidence: a clear drug name (the first one named), else one named by
+    its naming stem or written with a single typo; an ambiguous word (альфа, ice, speed) only when the text
+    also reads like an offer of a drug (an amount, a purity, a crystal form) or
+    is nothing but that word. A context phrase ("how to", "guide", "ebook") makes
+    the listing one about a drug rather than of it, but never against a drug
+    offered by amount ("Cocaine 1g + free guide"). Last, a non-drug product word
+    ("account", "passport") when no drug is named.
     """
 
     def resolve(doc: Doc) -> Doc:
@@ -127,16 +212,20 @@ def make_drug_resolver(nlp: Language, name: str, min_context_cues: int):
         for ent in doc.ents:
             by_label.setdefault(ent.label_, []).append(ent)
         clear, ambiguous = by_label.get("DRUG", []), by_label.get("DRUG_AMBIGUOUS", [])
-        if by_label.get("NON_DRUG_STRONG"):
+        drug = clear[0].ent_id_ if clear else _unlisted_name(doc)
+        if drug is None and ambiguous and (_context_cues(doc) >= min_context_cues or _only_names(doc, ambiguous)):
+            drug = ambiguous[0].ent_id_
+        if by_label.get("NON_DRUG_CONTEXT") and not _offers_amount(doc):
             doc._.drug = "non-drug"
-        elif clear:
-            doc._.drug = clear[0].ent_id_
+        elif drug == "cannabis":
             # "cannabis gummies", "weed carts": the product form is the more specific id.
-            if doc._.drug == "cannabis":
-                forms = [e.ent_id_ for e in clear + ambiguous if e.ent_id_ in _CANNABIS_FORMS]
-                doc._.drug = forms[0] if forms else "cannabis"
-        elif ambiguous and _context_cues(doc) >= min_context_cues:
-            doc._.drug = ambiguous[0].ent_id_
+            # Seeds are sold by count: "10g, with seeds" are buds.
+            by_weight = doc._.quantity is not None and doc._.quantity.unit in ("g", "kg")
+            forms = [e.ent_id_ for e in clear + ambiguous if e.ent_id_ in _CANNABIS_FORMS
+                     and not (by_weight and e.ent_id_ == "cannabis-seeds" and e.label_ == "DRUG_AMBIGUOUS")]
+            doc._.drug = forms[0] if forms else "cannabis"
+        elif drug:
+            doc._.drug = drug
         elif by_label.get("NON_DRUG"):
             doc._.drug = "non-drug"
         return doc
@@ -163,6 +252,8 @@ _DRUG_CATEGORY = re.compile(
     r"prescription|steroid|research chem|\brc\b|наркотик|стимулятор|психоделик|эйфоретик|каннабиноид",
     re.IGNORECASE,
 )
+# A market category of medicines: a listing there that names no known drug is another medicine.
+_PRESCRIPTION_CATEGORY = re.compile(r"prescription|\brx\b|pharmacy|medicine|лекарств|аптек", re.IGNORECASE)
 # An amount or a dose: drug offers state one, other goods rarely do.
 _DOSE = re.compile(r"\d\s?(?:mg|mcg|ug|µg|g|gr|gram|grams|oz|kg|ml|lb|lbs|tabs?|pills?|caps?|г|гр|мг|мл)\b", re.IGNORECASE)
 
@@ -180,7 +271,8 @@ def detect_drug(title: str, category: str | None = None) -> str | None:
     A drug the title names wins (vendors misfile listings); otherwise the
     market's category separates non-drug goods ("Fraud", "Guides") or names the
     drug. A title with no drug word, no amount or dose, in no drug category,
-    is taken as non-drug.
+    is taken as non-drug; a medicine no lexicon entry names, filed under a
+    prescription category, is "other-prescription".
     """
     drug = _resolve(title)
     if drug not in (None, "non-drug"):
@@ -190,6 +282,8 @@ def detect_drug(title: str, category: str | None = None) -> str | None:
         return "non-drug"
     if in_category is None and not _DOSE.search(title) and not (category and _DRUG_CATEGORY.search(category)):
         return "non-drug"
+    if in_category is None and category and _PRESCRIPTION_CATEGORY.search(category):
+        return "other-prescription"
     return in_category
 
 
