@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -11,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from onionwatch.config import ConfigError, load_config
-from onionwatch.safe_output import csv_cell, terminal_text
+from onionwatch.safe_output import safe_csv_writer, terminal_text
 from onionwatch.display import LISTING_CSV_FIELDS, Progress, amount, describe_change, listing_row, plural, timestamp
 
 
@@ -345,11 +344,11 @@ def _emit(args, rows: list[dict], columns: list[tuple[str, str, int]], heading: 
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))
     elif args.csv:
-        writer = csv.writer(sys.stdout)
+        writer = safe_csv_writer(sys.stdout)
         writer.writerow([key for key, _, _ in columns])
         for row in rows:
-            writer.writerow([csv_cell(terminal_text("; ".join(map(str, v)) if isinstance(v := row.get(key), list)
-                                                    else v)) for key, _, _ in columns])
+            writer.writerow([terminal_text("; ".join(map(str, v)) if isinstance(v := row.get(key), list) else v)
+                             for key, _, _ in columns])
     else:
         if heading:
             print(heading)

@@ -20,7 +20,6 @@ Each lead carries its evidence: the captures (file, offset, URI, time, SHA-256) 
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import itertools
 import json
@@ -35,6 +34,7 @@ from extract.document import UnreadablePage, charset_of, parse
 from extract.page import extract_page
 from extract.pgp import find_fingerprints
 from onionwatch.exporters.rows import digest_hex
+from onionwatch.safe_output import safe_csv_writer
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS read_files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
@@ -286,7 +286,7 @@ LABEL_COLUMNS = ("address", "chain", "label", "source", "first_seen", "last_seen
 def write_label_csv(rows: list[dict], out: Path) -> int:
     """address, chain, label, source, first_seen, last_seen, evidence: the columns label imports expect."""
     with open(out, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = safe_csv_writer(handle)
         writer.writerow(LABEL_COLUMNS)
         for row in rows:
             writer.writerow([row["address"], row["chain"], _label(row), "onionwatch web crawl: " + ", ".join(

@@ -8,6 +8,7 @@ table printed for people goes through these two functions.
 """
 from __future__ import annotations
 
+import csv
 import re
 
 # Cells starting with these are formulas (or become one) in Excel, LibreOffice and Google Sheets.
@@ -42,3 +43,25 @@ def terminal_text(value: object) -> str:
     text = _ESCAPES.sub("", text)
     text = text.replace("\n", " ").replace("\t", " ").replace("\r", " ")
     return _CONTROLS.sub("", text)
+
+
+def safe_csv_writer(handle, **options):
+    """``csv.writer`` whose every cell goes through :func:`csv_cell`: the one way onionwatch writes CSV."""
+    writer = csv.writer(handle, **options)
+
+    class _Safe:
+        def writerow(self, row):
+            return writer.writerow([csv_cell(value) for value in row])
+
+        def writerows(self, rows):
+            for row in rows:
+                self.writerow(row)
+
+    return _Safe()
+
+
+class SafeDictWriter(csv.DictWriter):
+    """``csv.DictWriter`` whose every cell goes through :func:`csv_cell`."""
+
+    def _dict_to_list(self, rowdict):
+        return [csv_cell(value) for value in super()._dict_to_list(rowdict)]

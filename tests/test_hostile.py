@@ -802,3 +802,25 @@ def test_runs_of_other_live_processes_are_left_alone(tmp_path):
         other.wait()
     status = {row["run_id"]: row["status"] for row in RunLog(tmp_path / "runs.sqlite").recent()}
     assert status[theirs] == "interrupted"
+
+
+def test_every_csv_onionwatch_writes_goes_through_the_formula_guard(tmp_path):
+    """Web exports, audit CSV, i2 and table exports, address labels: one guarded writer for all."""
+    import csv
+    import io
+    import re
+
+    from onionwatch.config import SAMPLES_DIR
+    from onionwatch.safe_output import SafeDictWriter, safe_csv_writer
+
+    buffer = io.StringIO()
+    safe_csv_writer(buffer).writerow(["=HYPERLINK(\"http://x\")", "+SUM(A1)", "-12.5", 7, "@cmd", "plain"])
+    writer = SafeDictWriter(buffer, ["title", "price"])
+    writer.writerow({"title": "=cmd|' /C calc'!A0", "price": -3})
+    rows = list(csv.reader(io.StringIO(buffer.getvalue())))
+    assert rows[0] == ["'=HYPERLINK(\"http://x\")", "'+SUM(A1)", "-12.5", "7", "'@cmd", "plain"]
+    assert rows[1] == ["'=cmd|' /C calc'!A0", "-3"]
+    package = SAMPLES_DIR.parent / "onionwatch"
+    direct = [str(path) for path in package.rglob("*.py") if path.name != "safe_output.py"
+              and re.search(r"\bcsv\.(writer|DictWriter)\(", path.read_text(encoding="utf-8"))]
+    assert direct == [], f"CSV written around the formula guard in {direct}"

@@ -7,12 +7,12 @@ wizard settings to save as an import specification (``.ximp``).
 """
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Iterable
 
 from onionwatch.exporters import ExportContext, exporter
 from onionwatch.exporters.graph import build_graph
+from onionwatch.safe_output import safe_csv_writer
 
 # onionwatch node type -> i2 entity type (standard i2 semantic types where one fits)
 ENTITY_TYPES = {
@@ -39,7 +39,7 @@ def write_i2(items: Iterable, out: Path, context: ExportContext) -> dict:
     graph = build_graph(items)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "entities.csv", "w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.writer(handle)
+        writer = safe_csv_writer(handle)
         writer.writerow(ENTITY_COLUMNS)
         for node, data in sorted(graph.nodes(data=True)):
             writer.writerow([node, ENTITY_TYPES[data["type"]], _value(data.get("label")), _value(data.get("market")),
@@ -51,7 +51,7 @@ def write_i2(items: Iterable, out: Path, context: ExportContext) -> dict:
                              _value(data.get("capture_sha256"))])
     edges = sorted((a, b, data["relation"]) for a, b, data in graph.edges(data=True))
     with open(out / "links.csv", "w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.writer(handle)
+        writer = safe_csv_writer(handle)
         writer.writerow(LINK_COLUMNS)
         for number, (a, b, relation) in enumerate(edges, 1):
             writer.writerow([f"L{number}", a, b, LINK_TYPES[relation], relation.replace("_", " ")])

@@ -6,7 +6,6 @@ In CSV, list values (ships_to, PGP fingerprints, addresses) are joined with ``; 
 """
 from __future__ import annotations
 
-import csv
 from datetime import datetime
 from pathlib import Path
 from typing import Iterable
@@ -16,6 +15,7 @@ import pyarrow.parquet as pq
 
 from onionwatch.exporters import ExportContext, exporter
 from onionwatch.exporters.rows import LISTING_FIELDS, OBSERVATION_FIELDS, listing_row, observation_rows
+from onionwatch.safe_output import SafeDictWriter
 
 BATCH = 10_000
 _TS = pa.timestamp("s", tz="UTC")
@@ -99,8 +99,8 @@ def write_csv(items: Iterable, out: Path, context: ExportContext) -> dict:
     counts = {"listings": 0, "observations": 0}
     with open(out / "listings.csv", "w", newline="", encoding="utf-8") as listing_file, \
             open(out / "observations.csv", "w", newline="", encoding="utf-8") as observation_file:
-        listing_writer = csv.DictWriter(listing_file, LISTING_FIELDS)
-        observation_writer = csv.DictWriter(observation_file, OBSERVATION_FIELDS)
+        listing_writer = SafeDictWriter(listing_file, LISTING_FIELDS)
+        observation_writer = SafeDictWriter(observation_file, OBSERVATION_FIELDS)
         listing_writer.writeheader()
         observation_writer.writeheader()
         for item in items:

@@ -8,7 +8,6 @@ audit trail.
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import date
@@ -29,6 +28,7 @@ from onionwatch.service import FACETS, NotFound, Service, ServiceError
 from onionwatch.web import charts
 from onionwatch.web.guard import COOKIE, Guard, Signer
 from onionwatch.web.sanitise import safe_page
+from onionwatch.safe_output import safe_csv_writer
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 25
@@ -512,7 +512,7 @@ def _csv_lines(rows):
     for row in rows:
         if writer is None:
             columns = list(row.keys())
-            writer = csv.writer(buffer)
+            writer = safe_csv_writer(buffer)
             writer.writerow(columns)
         writer.writerow([_cell(row.get(key)) for key in columns])
         if buffer.tell() > 64_000:

@@ -1,11 +1,12 @@
 """``onionwatch serve``, ``onionwatch users`` and ``onionwatch audit``: registered by onionwatch.cli."""
 from __future__ import annotations
 
-import csv
 import getpass
 import json
 import os
 import sys
+
+from onionwatch.safe_output import safe_csv_writer
 
 
 def register(sub, command) -> None:
@@ -136,7 +137,7 @@ def cmd_audit(args, config) -> int:
             for row in rows:
                 print(json.dumps(row, ensure_ascii=False))
         elif args.csv:
-            writer = csv.writer(sys.stdout)
+            writer = safe_csv_writer(sys.stdout)
             writer.writerow(columns + ["prev_hash", "hash"])
             for row in rows:
                 writer.writerow([json.dumps(row[c], ensure_ascii=False) if c == "detail" else row[c]
