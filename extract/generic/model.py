@@ -25,6 +25,7 @@ class FieldModel:
         self.weights = self.weights.reshape(len(self.index), len(self.labels))
         self.bias = np.array(data["bias"], dtype=np.float64)
         self.data = data
+        self.page = FieldModel(data["page_type"]) if data.get("page_type") else None
 
     def column(self, label: str) -> int:
         return self.labels.index(label)
@@ -51,7 +52,7 @@ class FieldModel:
         return scores
 
 
-_ACTIVE: dict[str, FieldModel | None] = {"model": None}
+_ACTIVE: dict = {"model": None, "off": False}
 
 
 def load_model(path: Path = MODEL_PATH) -> FieldModel:
@@ -60,10 +61,14 @@ def load_model(path: Path = MODEL_PATH) -> FieldModel:
 
 def active_model() -> FieldModel | None:
     """The model in use: the shipped one unless ``use_model`` set another; None if none is shipped."""
+    if _ACTIVE["off"]:
+        return None
     if _ACTIVE["model"] is None and MODEL_PATH.exists():
         _ACTIVE["model"] = load_model()
     return _ACTIVE["model"]
 
 
-def use_model(data: dict | FieldModel | None) -> None:
+def use_model(data: dict | FieldModel | None, keep_off: bool = False) -> None:
+    """Use this model from now on (None: the shipped one; with ``keep_off``, none at all, as in training)."""
     _ACTIVE["model"] = data if isinstance(data, FieldModel) or data is None else FieldModel(data)
+    _ACTIVE["off"] = keep_off

@@ -12,6 +12,7 @@ from extract.generic.fields import (
     Segment, _ROUTE, href_shape, record_features, record_segments, vendor_name,
 )
 from extract.generic.model import active_model
+from extract.generic.pagetype import page_features
 from extract.generic.records import MAX_RECORD_TEXT, Record, content_elements, find_records, record_text
 from extract.markets.base import MarketPage
 from extract.measures import parse_prices
@@ -24,6 +25,7 @@ _LETTERS3 = re.compile(r"[^\W\d_].*[^\W\d_].*[^\W\d_]", re.S)
 _TITLE_SPLIT = re.compile(r"\s+[|\-–—:»·]\s+")
 # How sure the model must be before a field is filled (a wrong value costs more than none).
 THRESHOLD = 0.35
+PAGE_MODEL_SURE = 0.9
 
 
 def _similarity(a: str, b: str) -> float:
@@ -32,8 +34,15 @@ def _similarity(a: str, b: str) -> float:
     return SequenceMatcher(None, a.casefold(), b.casefold(), autojunk=False).ratio()
 
 
+def _holds(block: HtmlElement, tops: list) -> bool:
+    ancestors = set(tops[0].iterancestors()) if tops else set()
+    return block in ancestors
+
+
 class GenericPage(MarketPage):
     """Reads any market page with layout-independent structure and a model trained on many markets."""
+
+    title_score_bucket = "none"
 
     def __init__(self, doc, url=None):
         super().__init__(doc, url)
@@ -41,6 +50,10 @@ class GenericPage(MarketPage):
         self.records: list[Record] = find_records(self.root)
         self.profile = self._looks_like_profile()
         self.page_type = self._classify()
+
+    @cached_property
+    def features(self) -> list[str]:
+        return page_features(self)
 
     # -- what kind of page -------------------------------------------------
 
@@ -54,22 +67,44 @@ class GenericPage(MarketPage):
         in_records = self._in_records
         headings = [visible_text(h) for h in self.root.iter("h1", "h2", "h3") if h not in in_records]
         named = bool(PROFILE_TITLE.search(self.doc.title) or any(PROFILE_TITLE.search(h) for h in headings))
-        if not named or (not self.records and self._has_purchase_control()):
+        if self._has_purchase_control() and (not self.records or not named):
             return False
         outside = " ".join(clean_text(node.text) for node in self._content if node not in in_records and node.text)
-        return len(PROFILE_WORDS.findall(outside)) >= 2
+        return len(PROFILE_WORDS.findall(outside)) >= (2 if named else 3)
 
-    def _has_purchase_control(self) -> bool:
-        for node in self._content:
-            if node.tag in ("button", "input") or (node.tag == "a" and "btn" in (node.get("class") or "")):
-                label = visible_text(node) if node.tag != "input" else (node.get("value") or "")
-                if PURCHASE.search(label):
-                    return True
+    @cached_property
+    def _purchase(self) -> bool:
+        """A control to buy: a button, submit input or button-styled link named so (a cart form included)."""
+        for node in self.root.iter("button", "input", "a"):
+            if node.tag == "a" and not re.search(r"btn|button", node.get("class") or ""):
+                continue
+            label = visible_text(node) if node.tag != "input" else (node.get("value") or "")
+            if PURCHASE.search(label) and not any(a.tag in ("nav", "header", "footer") for a in node.iterancestors()):
+                return True
         return False
 
+    def _has_purchase_control(self) -> bool:
+        return self._purchase
+
     def _classify(self) -> str:
+        """The page model where it is sure, else the shape rules (which are also among its features).
+        Leave-one-market-out, the model alone was right on 84 % of pages, the rules on 86 %,
+        the two together on 89 % (bench/lomo.py)."""
+        model = active_model()
+        if model is not None and model.page is not None:
+            probs = model.page.probabilities([self.features])[0]
+            if probs.max() >= PAGE_MODEL_SURE:
+                return model.page.labels[int(probs.argmax())]
+        return self._classify_by_rules()
+
+    def _classify_by_rules(self) -> str:
+        """Without a model: the shapes alone."""
+        if self.records and self._lone_item_beside_records():
+            return "listing"  # an item page with related items, options or reviews beside it
+        if self.records and self.profile:
+            return "vendor"
         if self.records:
-            return "vendor" if self.profile else "category"
+            return "category"
         if self.profile:
             return "other" if BUYER.search(self.doc.text) else "vendor"
         if self.single_title and self.detail_block is not None:
@@ -79,6 +114,16 @@ class GenericPage(MarketPage):
         return "other"
 
     # -- one item page -----------------------------------------------------
+
+    def _lone_item_beside_records(self) -> bool:
+        """The page's title names an item whose own priced block stands apart from the records."""
+        node, block = self._title_node, self.detail_block
+        if node is None or block is None or self.title_score_bucket == "none" or node in self._in_records:
+            return False
+        if block in self._in_records:
+            return False
+        tops = [top for record in self.records for top in record]
+        return not _holds(block, tops) and self._has_purchase_control()
 
     @cached_property
     def single_title(self) -> str | None:
@@ -104,6 +149,7 @@ class GenericPage(MarketPage):
                     score = 0
                 if score > best_score:
                     best, best_score = own, score
+        self.title_score_bucket = "contained" if best_score >= 1 else "close" if best_score >= 0.6 else "none"
         if best and best_score >= 0.6:
             return best
         return headings[0] if headings else None
@@ -172,16 +218,19 @@ class GenericPage(MarketPage):
             title = segments[max(titled, key=lambda i: probs[i, col("title")])].text
 
         def best(label: str, pool=usable):
+            """The likeliest segment for ``label``; failing that, one the page labels so in words."""
             if not pool:
                 return None
             i = max(pool, key=lambda j: probs[j, col(label)])
-            return i if probs[i, col(label)] >= THRESHOLD else None
+            if probs[i, col(label)] >= THRESHOLD:
+                return i
+            return next((j for j in pool if segments[j].label == label and probs[j, col("title")] < 0.5), None)
 
         priced = [i for i in usable if "price" in segments[i].features]
         prices = []
-        ranked = sorted(priced, key=lambda j: -probs[j, col("price")])
-        for i in ranked:
-            if probs[i, col("price")] >= 0.2 or not prices and i == ranked[0]:
+        top = max(priced, key=lambda j: probs[j, col("price")], default=None)
+        for i in priced:  # in reading order: the price shown first leads
+            if probs[i, col("price")] >= 0.1 or i == top:
                 for money in parse_prices(segments[i].text):
                     if money not in prices:
                         prices.append(money)
@@ -244,7 +293,7 @@ class GenericPage(MarketPage):
         if self.page_type not in ("listing", "category", "vendor"):
             return []
         model = active_model()
-        groups, detail = self.segment_groups(detail=not self.records)
+        groups, detail = self.segment_groups(detail=self.page_type == "listing")
         if model is None or not groups:
             return []
         flat = [s.features for segments in groups for s in segments]

@@ -14,7 +14,7 @@ from collections import defaultdict
 
 from lxml.html import HtmlElement
 
-from extract.generic.cues import CHROME_MARKS, CHROME_TAGS, CURRENCY_HINT, FEEDBACK
+from extract.generic.cues import CHROME_MARKS, CHROME_TAGS, CUES, CURRENCY_HINT, FEEDBACK, words
 from extract.measures import parse_prices
 
 MAX_RECORD_TEXT = 2500
@@ -24,6 +24,8 @@ _LETTERS = re.compile(r"[^\W\d_]{3,}")
 
 _NEVER_CHROME = frozenset({"html", "body", "main"})
 _CODES = re.compile(r"(?<![^\W\d_])(?:usd|eur|gbp|btc|xmr|ltc|eth|usdt|rub|kzt|uah|руб|тенге|грн)(?![^\W\d_])", re.I)
+
+_LABEL_WORDS = words([w for values in CUES["labels"].values() for w in values] + CUES["action_words"])
 
 Record = tuple  # a record: one element, or a few consecutive siblings (heading runs, dt + dd)
 
@@ -52,7 +54,7 @@ def record_text(record: Record) -> str:
     """The record's text, with hover texts (``title`` attributes) that may carry the price."""
     parts = []
     for node in record:
-        parts.append(" ".join(node.text_content().split()))
+        parts.append(" ".join(" ".join(node.itertext()).split()))
         for titled in node.iterfind(".//*[@title]"):
             parts.append(titled.get("title"))
         if node.get("title"):
@@ -125,7 +127,7 @@ def _priced(record: Record) -> bool:
     if len(text) > 2 * MAX_RECORD_TEXT or not CURRENCY_HINT.search(text):
         return False
     text = " ".join(text.split())
-    return bool(_LETTERS.search(_CODES.sub(" ", text))) and bool(parse_prices(text))
+    return bool(_LETTERS.search(_LABEL_WORDS.sub(" ", _CODES.sub(" ", text)))) and bool(parse_prices(text))
 
 
 def candidate_groups(root: HtmlElement) -> list[list[Record]]:
@@ -155,15 +157,28 @@ def _key(record: Record) -> str:
     return " ".join(" ".join(node.text_content().split()) for node in record)[:300]
 
 
+def _linked(record: Record) -> bool:
+    for top in record:
+        for node in top.iter("a"):
+            href = node.get("href") or ""
+            if href and not href.startswith(("#", "javascript:")):
+                return True
+    return False
+
+
 def find_records(root: HtmlElement) -> list[Record]:
-    """The largest set of look-alike priced records on the page ([] when there is none)."""
+    """The best set of look-alike priced records on the page ([] when there is none).
+
+    Sets are weighed by their size, with records that link somewhere counting in full and
+    others half (price tiers and option rows nested in items rarely link; item cards mostly
+    do, but shops whose cards only hold a buy button are still found)."""
     best: list[Record] = []
-    best_depth = 0
+    best_score, best_depth = 1.0, 0
     for members in sorted(candidate_groups(root), key=len, reverse=True):
-        if len(members) < max(2, len(best)):
+        if len(members) < max(2, best_score):
             break
         priced = [m for m in members if _priced(m)]
-        if len(priced) < max(2, len(best)):
+        if len(priced) < max(2, best_score):
             continue
         records, seen = [], set()
         for record in _alike(priced):
@@ -171,11 +186,13 @@ def find_records(root: HtmlElement) -> list[Record]:
             if key not in seen:
                 seen.add(key)
                 records.append(record)
-        if len(records) < max(2, len(best)):
+        if len(records) < 2:
+            continue
+        score = sum(1.0 if _linked(r) else 0.5 for r in records)
+        depth = sum(1 for _ in records[0][0].iterancestors())
+        if not (score > best_score or (best and score == best_score and depth < best_depth)):
             continue
         if sum(bool(FEEDBACK.search(" ".join(record_text(r).split()))) for r in records) * 2 >= len(records):
             continue
-        depth = sum(1 for _ in records[0][0].iterancestors())
-        if len(records) > len(best) or depth < best_depth:
-            best, best_depth = records, depth
+        best, best_score, best_depth = records, score, depth
     return best

@@ -22,22 +22,32 @@ import numpy as np
 
 from extract.document import UnreadablePage, parse
 from extract.generic.fields import LABELS, gold_label, match_gold
-from extract.generic.model import MODEL_PATH, MODEL_VERSION
+from extract.gates import gate_type
+from extract.generic.model import MODEL_PATH, MODEL_VERSION, use_model
 from extract.generic.page import GenericPage
+from extract.generic.pagetype import PAGE_TYPES
 
 RECORDS_PER_PAGE = 8
 
 
-def page_samples(raw: bytes, gold: dict) -> list[tuple[list[str], str]]:
-    """(features, label) for every segment of the page's labelled records."""
-    golds = gold.get("listings") or []
-    if not golds or gold.get("page_type") not in ("listing", "category", "vendor"):
-        return []
+def page_samples(raw: bytes, gold: dict) -> dict:
+    """The page's own sample (features, page type) and (features, label) for every segment
+    of its labelled records."""
+    out = {"page": None, "fields": [], "market": gold.get("market")}
+    if gold.get("page_type") not in PAGE_TYPES:
+        return out  # gates and errors are told apart by extract.gates, not by the model
     try:
         doc = parse(raw)
     except UnreadablePage:
-        return []
+        return out
+    if gate_type(doc) is not None:
+        return out
+    use_model(None, keep_off=True)
     page = GenericPage(doc)
+    out["page"] = (page.features, gold["page_type"])
+    golds = gold.get("listings") or []
+    if not golds or gold.get("page_type") not in ("listing", "category", "vendor"):
+        return out
     detail = gold["page_type"] == "listing" and len(golds) == 1
     groups, _ = page.segment_groups(detail=detail)
     if not detail and len(groups) > RECORDS_PER_PAGE:
@@ -55,11 +65,25 @@ def page_samples(raw: bytes, gold: dict) -> list[tuple[list[str], str]]:
                 label = "none"  # the title once; repeats (alt texts, tooltips) are noise
             seen.add(label)
             samples.append((segment.features, label))
-    return samples
+    out["fields"] = samples
+    return out
 
 
-def fit(pages: list[list[tuple[list[str], str]]], epochs: int = 120, l2: float = 1e-4, min_count: int = 2) -> dict:
-    """A model dict (see model.py) from per-page samples; pages weigh alike whatever their size."""
+def fit(pages: list[dict]) -> dict:
+    """The model dict (see model.py): the field model and the page-type model."""
+    by_market: dict = {}
+    for p in pages:
+        by_market.setdefault(p.get("market"), []).append(p)
+    # Each market weighs as the square root of its size, so one large market cannot dominate.
+    model = fit_softmax([[s for p in group for s in p["fields"]] for group in by_market.values()], LABELS)
+    model["page_type"] = fit_softmax([[p["page"] for p in group if p["page"]] for group in by_market.values()],
+                                     PAGE_TYPES, epochs=200, l2=1e-3)
+    return model
+
+
+def fit_softmax(pages: list[list[tuple[list[str], str]]], LABELS=LABELS, epochs: int = 120, l2: float = 1e-4,
+                min_count: int = 2) -> dict:
+    """Multinomial logistic regression from per-page samples; pages weigh alike whatever their size."""
     counts = Counter(f for samples in pages for features, _ in samples for f in set(features))
     vocabulary = sorted(f for f, c in counts.items() if c >= min_count)
     index = {f: i for i, f in enumerate(vocabulary)}
@@ -128,7 +152,7 @@ def fit(pages: list[list[tuple[list[str], str]]], epochs: int = 120, l2: float =
         "labels": list(LABELS),
         "bias": [round(float(x), 4) for x in b],
         "features": {f: [round(float(x), 4) for x in W[i]] for i, f in enumerate(vocabulary)},
-        "trained_on": {"pages": sum(1 for s in pages if s), "segments": int(n)},
+        "trained_on": {"pages": sum(1 for s in pages if s), "samples": int(n)},
     }
 
 
@@ -155,10 +179,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     pages = corpus_samples(args.corpus)
     model = fit(pages)
-    markets = sorted({p.parent.name for p in (args.corpus / "gold").glob("*/*.json")})
-    model["trained_on"]["markets"] = markets
+    markets = sorted({p["market"] for p in pages if p.get("market")})
+    model["trained_on"] = {"markets": markets, "pages": sum(1 for p in pages if p["page"]),
+                           "segments": model["trained_on"]["samples"]}
     args.out.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
-    labels = Counter(label for samples in pages for _, label in samples)
+    labels = Counter(label for page in pages for _, label in page["fields"])
     print(f"{args.out}: {len(model['features'])} features, {model['trained_on']['segments']} segments "
           f"from {model['trained_on']['pages']} pages of {len(markets)} markets; labels {dict(labels)}")
     return 0
