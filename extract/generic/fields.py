@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
@@ -172,6 +173,14 @@ def shape_features(segment: Segment) -> list[str]:
         f.extend(f"pcls={name}" for name in class_cues(parent))
     if segment.is_label:
         f.append(f"islabel={segment.is_label}")
+    f.extend(text_features(text))
+    return f
+
+
+@lru_cache(maxsize=50_000)
+def text_features(text: str) -> tuple[str, ...]:
+    """Features of the words alone (cached: labels, vendors and places repeat across records)."""
+    f = []
     if ACTION.match(text):
         f.append("action")
     letters = _LETTERS.findall(text)
@@ -207,7 +216,7 @@ def shape_features(segment: Segment) -> list[str]:
                 f.append("qty_only")
         if DROP_WORDS.search(text):
             f.append("dropword")
-    return f
+    return tuple(f)
 
 
 def record_features(records_segments: list[list[Segment]], page_title: str = "", detail: bool = False) -> None:

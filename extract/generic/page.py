@@ -47,7 +47,7 @@ class GenericPage(MarketPage):
     def __init__(self, doc, url=None):
         super().__init__(doc, url)
         self._content = list(content_elements(self.root))
-        self.records: list[Record] = find_records(self.root)
+        self.records: list[Record] = find_records(self.root, self._content)
         self.profile = self._looks_like_profile()
         self.page_type = self._classify()
 
@@ -239,7 +239,7 @@ class GenericPage(MarketPage):
             prices = parse_prices(text)
         vendor_i = best("vendor")
         vendor = vendor_name(segments[vendor_i].text) if vendor_i is not None else None
-        if vendor is None and self.profile:
+        if vendor is None and (self.profile or self.page_type == "vendor"):
             vendor = self._profile_name()
         ships_from = ships_to = None
         from_i = best("ships_from")

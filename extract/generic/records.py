@@ -121,8 +121,12 @@ def _runs(parent: HtmlElement, children: list[HtmlElement]) -> list[Record]:
     return [r for r in runs if r[0].tag == starts]
 
 
-def _priced(record: Record) -> bool:
+def _priced(record: Record, cache: dict | None = None) -> bool:
     """A price, and words besides it (a bare amount is a cell of a record, not a record)."""
+    if cache is not None:
+        if record not in cache:
+            cache[record] = _priced(record)
+        return cache[record]
     text = record_text(record)
     if len(text) > 2 * MAX_RECORD_TEXT or not CURRENCY_HINT.search(text):
         return False
@@ -130,10 +134,10 @@ def _priced(record: Record) -> bool:
     return bool(_LETTERS.search(_LABEL_WORDS.sub(" ", _CODES.sub(" ", text)))) and bool(parse_prices(text))
 
 
-def candidate_groups(root: HtmlElement) -> list[list[Record]]:
+def candidate_groups(root: HtmlElement, content: list | None = None) -> list[list[Record]]:
     groups: list[list[Record]] = []
     spread: dict[tuple, list[Record]] = defaultdict(list)
-    for parent in content_elements(root):
+    for parent in content if content is not None else content_elements(root):
         children = [c for c in parent if isinstance(c.tag, str) and c.tag not in _SKIP and not is_chrome(c)]
         if len(children) < 2:
             continue
@@ -166,7 +170,7 @@ def _linked(record: Record) -> bool:
     return False
 
 
-def find_records(root: HtmlElement) -> list[Record]:
+def find_records(root: HtmlElement, content: list | None = None) -> list[Record]:
     """The best set of look-alike priced records on the page ([] when there is none).
 
     Sets are weighed by their size, with records that link somewhere counting in full and
@@ -174,10 +178,11 @@ def find_records(root: HtmlElement) -> list[Record]:
     do, but shops whose cards only hold a buy button are still found)."""
     best: list[Record] = []
     best_score, best_depth = 1.0, 0
-    for members in sorted(candidate_groups(root), key=len, reverse=True):
+    cache: dict = {}
+    for members in sorted(candidate_groups(root, content), key=len, reverse=True):
         if len(members) < max(2, best_score):
             break
-        priced = [m for m in members if _priced(m)]
+        priced = [m for m in members if _priced(m, cache)]
         if len(priced) < max(2, best_score):
             continue
         records, seen = [], set()
