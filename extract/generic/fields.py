@@ -81,9 +81,14 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
         whole = node.tag == "a" or node.tag in _HEADINGS or _button_like(node)
         if whole and any(isinstance(c.tag, str) and c.tag not in _INLINE for c in node.iterdescendants()):
             whole = False  # a link or button round a whole card: read its parts
+        if not whole and len(node) and node not in record and all(
+                isinstance(c.tag, str) and c.tag in _INLINE and c.tag != "br" for c in node.iterdescendants()):
+            # text broken only by inline marks or icons ("<img>WW<img> 0.5g ..."): one value
+            whole = len(node.text_content()) <= 120
         if whole:
             own = clean_text(" ".join(node.itertext()))
-            kind = "link" if node.tag == "a" else "heading" if node.tag in _HEADINGS else "button"
+            kind = ("link" if node.tag == "a" else "heading" if node.tag in _HEADINGS
+                    else "button" if _button_like(node) else "linked" if href else "text")
             if node.tag == "input":
                 own = clean_text(node.get("value"))
             add(own, node, kind, href)
