@@ -28,7 +28,7 @@ LABELS = ("none", "title", "price", "vendor", "ships_from", "ships_to", "quantit
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _BOLD = frozenset({"b", "strong", "em"})
 _INLINE = frozenset({"b", "strong", "em", "i", "u", "small", "font", "img", "br", "sup", "sub", "wbr", "abbr", "mark"})
-_ROUTE = re.compile(r"^(?P<a>[^\W\d][\w .()'-]{1,40}?)\s*(?:→|->|⇒|»|➜|➔|\bto\b)\s*(?P<b>[^\W\d][\w ,.()'-]{1,80})$")
+_ROUTE = re.compile(r"^(?P<a>[^\W\d][\w .()'-]{1,40}?)\s*(?:→|->|=>|⇒|»|➜|➔|➝|⟶|⟹|►|▶|\bto\b)\s*(?P<b>[^\W\d][\w ,.()'-]{1,80})$")
 _DECORATION = re.compile(r"\(\s*[\d.,]+\s*%?\s*\)|\[\s*[\d.,]+\s*%?\s*\]|[★☆✪⭐]|\(\s*\d+\s*\)|\b\d+(?:\.\d+)?\s*%")
 _CYRILLIC = re.compile(r"[а-яё]", re.I)
 _SPLIT = re.compile(r"[\s/,;|]+")
@@ -81,9 +81,8 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
         whole = node.tag == "a" or node.tag in _HEADINGS or _button_like(node)
         if whole and any(isinstance(c.tag, str) and c.tag not in _INLINE for c in node.iterdescendants()):
             whole = False  # a link or button round a whole card: read its parts
-        if not whole and len(node) and node not in record and all(
-                isinstance(c.tag, str) and c.tag in _INLINE and c.tag != "br" for c in node.iterdescendants()):
-            # text broken only by inline marks or icons ("<img>WW<img> 0.5g ..."): one value
+        if not whole and len(node) and node not in record and all(c.tag == "img" for c in node.iterdescendants()):
+            # text broken only by icons ("<img>WW<img> 0.5g ..."): one value
             whole = len(node.text_content()) <= 120
         if whole:
             own = clean_text(" ".join(node.itertext()))
