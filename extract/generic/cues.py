@@ -36,7 +36,8 @@ BUYER = words(CUES["buyer"])
 LIST_TITLE = words(CUES["list_title"])
 NOT_PRICE_CONTEXT = re.compile("|".join(re.escape(w) for w in CUES["not_price_context"]), re.I)
 FEEDBACK = re.compile(
-    r"\b\w[*]{2,}\w\b|\b\w\.\.\.\w\b|\b\d+\s*(?:minutes?|hours?|days?|weeks?|months?)\s+ago\b"
+    r"\b\w[*]{2,}\w\b|\b\w\.\.\.\w\b|\b\w(?: \.){3} \w\b|^\d+[dhwm](?: \d+[hm])? |"
+    r"\b\d+\s*(?:minutes?|hours?|days?|weeks?|months?)\s+ago\b"
     + "|" + words(CUES["feedback_words"]).pattern,
     re.I,
 )

@@ -14,7 +14,7 @@ from collections import defaultdict
 
 from lxml.html import HtmlElement
 
-from extract.generic.cues import CHROME_MARKS, CHROME_TAGS, CUES, CURRENCY_HINT, FEEDBACK, words
+from extract.generic.cues import CHROME_MARKS, CHROME_TAGS, CUES, CURRENCY_HINT, FEEDBACK, class_cues, words
 from extract.measures import parse_prices
 
 MAX_RECORD_TEXT = 2500
@@ -161,6 +161,14 @@ def _key(record: Record) -> str:
     return " ".join(" ".join(node.text_content().split()) for node in record)[:300]
 
 
+def _in_feedback_box(node: HtmlElement) -> bool:
+    """Inside a box its page calls ratings, reviews or feedback: past purchases, not offers."""
+    for ancestor in list(node.iterancestors())[:3]:
+        if "rating" in class_cues(f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}"):
+            return True
+    return False
+
+
 def _linked(record: Record) -> bool:
     for top in record:
         for node in top.iter("a"):
@@ -198,6 +206,8 @@ def find_records(root: HtmlElement, content: list | None = None) -> list[Record]
         if not (score > best_score or (best and score == best_score and depth < best_depth)):
             continue
         if sum(bool(FEEDBACK.search(" ".join(record_text(r).split()))) for r in records) * 2 >= len(records):
+            continue
+        if _in_feedback_box(records[0][0]):
             continue
         best, best_score, best_depth = records, score, depth
     return best
