@@ -207,6 +207,10 @@ class GenericPage(MarketPage):
         col = model.column
         usable = [i for i, s in enumerate(segments) if not s.is_label]
         titled = [i for i in usable if _LETTERS3.search(segments[i].text) and "price_only" not in segments[i].features]
+        # A button word or a text every record repeats names no item.
+        named = [i for i in titled if not {"action", "rep=all", "L|action"} & set(segments[i].features)]
+        titled = named or titled
+        titled = [i for i in titled if segments[i].kind != "hover"] or titled  # hover texts are captions
         if record is None and self.single_title:
             title = self.single_title
             titled_best = max(titled, key=lambda i: probs[i, col("title")], default=None)
