@@ -127,8 +127,10 @@ def _priced(record: Record, cache: dict | None = None) -> bool:
         if record not in cache:
             cache[record] = _priced(record)
         return cache[record]
+    if sum(len(node.text_content()) for node in record) > 4 * MAX_RECORD_TEXT:
+        return False  # a whole column or page, not an item
     text = record_text(record)
-    if len(text) > 2 * MAX_RECORD_TEXT or not CURRENCY_HINT.search(text):
+    if len(text) > 2 * MAX_RECORD_TEXT or not any(c.isdigit() for c in text) or not CURRENCY_HINT.search(text):
         return False
     text = " ".join(text.split())
     return bool(_LETTERS.search(_LABEL_WORDS.sub(" ", _CODES.sub(" ", text)))) and bool(parse_prices(text))
