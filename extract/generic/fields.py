@@ -82,7 +82,7 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
         if whole and any(isinstance(c.tag, str) and c.tag not in _INLINE for c in node.iterdescendants()):
             whole = False  # a link or button round a whole card: read its parts
         if not whole and len(node) and node not in record and all(c.tag == "img" for c in node.iterdescendants()):
-            # text broken only by icons ("<img>WW<img> 0.5g ..."): one value
+            # text broken only by icons ("<img>NEW<img> 1g ..."): one value
             whole = len(node.text_content()) <= 120
         if whole:
             own = clean_text(" ".join(node.itertext()))
