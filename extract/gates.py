@@ -26,6 +26,13 @@ _ERROR_WORDS = re.compile(
     r"not found|page (?:does not|doesn't) exist|server error|страница не найдена", re.IGNORECASE
 )
 
+# A ban notice ("your account is suspended", "illegal action", "Error No.: ...") is an error, not a gate to pass.
+_BAN_WORDS = re.compile(
+    r"\b(?:account|you)\b[^.!]{0,40}\b(?:suspended|banned)\b|illegal action|\berror (?:no|number|code)\.?\s*:|"
+    r"аккаунт[^.!]{0,40}заблокирован",
+    re.IGNORECASE,
+)
+
 
 def gate_type(doc: Document) -> str | None:
     """``captcha``, ``login`` or ``error`` when the page is one, else None."""
@@ -37,6 +44,8 @@ def gate_type(doc: Document) -> str | None:
     text = doc.text
     if len(text) > _GATE_MAX_TEXT:
         return None
+    if len(text) < 1500 and _BAN_WORDS.search(text):
+        return "error"
     password = select(doc.tree, "input[type=password]")
     captcha_inputs = [
         field for field in select(doc.tree, "input, img")
