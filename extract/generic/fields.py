@@ -18,7 +18,7 @@ from lxml.html import HtmlElement
 
 from extract.document import clean_text
 from extract.generic.cues import (
-    ACTION, DROP_WORDS, class_cues, HREF_ITEM, HREF_OTHER, HREF_VENDOR, LABEL_ALONE, LABEL_CLASSES, LABEL_INLINE,
+    ACTION, DROP_WORDS, class_cues, HREF_ITEM, HREF_OTHER, HREF_VENDOR, LABEL_ALONE, LABEL_INLINE,
 )
 from extract.generic.records import Record
 from extract.measures import CRYPTO_CODES, parse_prices, parse_quantity
