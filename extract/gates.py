@@ -67,6 +67,13 @@ def _error_page(doc: Document, text: str, short: bool) -> bool:
     return bool(_ERROR_TITLE.search(title) or _ERROR_TITLE.search(heading)) and len(text) < 600 and bool(
         _ERROR_WORDS.search(text))
 
+# A ban notice ("your account is suspended", "illegal action", "Error No.: ...") is an error, not a gate to pass.
+_BAN_WORDS = re.compile(
+    r"\b(?:account|you)\b[^.!]{0,40}\b(?:suspended|banned)\b|illegal action|\berror (?:no|number|code)\.?\s*:|"
+    r"аккаунт[^.!]{0,40}заблокирован",
+    re.IGNORECASE,
+)
+
 
 def gate_type(doc: Document) -> str | None:
     """``captcha``, ``login`` or ``error`` when the page is one, else None."""
@@ -79,6 +86,8 @@ def gate_type(doc: Document) -> str | None:
         return "error"
     if not short:
         return None
+    if len(text) < 1500 and _BAN_WORDS.search(text):
+        return "error"
     password = select(doc.tree, "input[type=password]")
     captcha_inputs = [
         field for field in select(doc.tree, "input, img")

@@ -1,0 +1,340 @@
+"""The pieces of text in a record, the features a model reads from them, and their labels from gold.
+
+A segment is what a reader takes as one value: a link's or heading's whole text,
+else an element's own text or its tail, plus hover texts (``title``
+attributes). "Label: value" in one piece is split in two. Features carry
+across sites: text shape, currency, label words before the value, link-target
+shape, position in the record, tag, repetition over the page's records.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from lxml.html import HtmlElement
+
+from extract.document import clean_text
+from extract.generic.cues import (
+    ACTION, DROP_WORDS, class_cues, HREF_ITEM, HREF_OTHER, HREF_VENDOR, LABEL_ALONE, LABEL_INLINE,
+)
+from extract.generic.records import Record
+from extract.measures import CRYPTO_CODES, parse_prices, parse_quantity
+from extract.places import country_code
+
+LABELS = ("none", "title", "price", "vendor", "ships_from", "ships_to", "quantity", "city", "district", "drop")
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_BOLD = frozenset({"b", "strong", "em"})
+_INLINE = frozenset({"b", "strong", "em", "i", "u", "small", "font", "img", "br", "sup", "sub", "wbr", "abbr", "mark"})
+_ROUTE = re.compile(r"^(?P<a>[^\W\d][\w .()'-]{1,40}?)\s*(?:→|->|=>|⇒|»|➜|➔|➝|⟶|⟹|►|▶|\bto\b)\s*(?P<b>[^\W\d][\w ,.()'-]{1,80})$")
+_DECORATION = re.compile(r"\(\s*[\d.,]+\s*%?\s*\)|\[\s*[\d.,]+\s*%?\s*\]|[★☆✪⭐]|\(\s*\d+\s*\)|\b\d+(?:\.\d+)?\s*%")
+_CYRILLIC = re.compile(r"[а-яё]", re.I)
+_SPLIT = re.compile(r"[\s/,;|]+")
+_HREF_TOKENS = re.compile(r"[a-z]+")
+_LETTERS = re.compile(r"[^\W\d_]")
+
+
+@dataclass
+class Segment:
+    text: str
+    tag: str
+    parent_tag: str
+    href: str | None = None
+    kind: str = "text"  # text, link, heading, hover, button
+    label: str | None = None  # label class shown right before (or in front of) the value
+    is_label: str | None = None  # this piece is itself a label
+    features: list[str] = field(default_factory=list)
+    marks: str = ""  # class and id of the element and its parent
+
+
+def _button_like(node: HtmlElement) -> bool:
+    return node.tag in ("button", "input") or "btn" in (node.get("class") or "") or "button" in (node.get("class") or "")
+
+
+def record_segments(record: Record, limit: int = 400) -> list[Segment]:
+    """The record's text pieces in reading order."""
+    out: list[Segment] = []
+
+    def add(text, node, kind, href=None, parent_tag=None):
+        text = clean_text(text)
+        if text and len(out) < limit:
+            parent = node.getparent()
+            marks = f"{node.get('class') or ''} {node.get('id') or ''}"
+            if parent is not None:
+                marks = f"{marks} | {parent.get('class') or ''} {parent.get('id') or ''}"
+            out.append(Segment(text, node.tag, parent_tag or (parent.tag if parent is not None else ""), href, kind,
+                               marks=marks))
+
+    def walk(node, href=None):
+        if not isinstance(node.tag, str):
+            return
+        parent = node.getparent()
+        if node.tag in ("script", "style", "select", "option", "textarea", "nav"):
+            if node is not record[-1] and parent is not None:
+                add(node.tail, parent, "text", href)
+            return
+        hover = node.get("title")
+        if node.tag == "a":
+            href = node.get("href")
+        whole = node.tag == "a" or node.tag in _HEADINGS or _button_like(node)
+        if whole and any(isinstance(c.tag, str) and c.tag not in _INLINE for c in node.iterdescendants()):
+            whole = False  # a link or button round a whole card: read its parts
+        if not whole and len(node) and node not in record and all(c.tag == "img" for c in node.iterdescendants()):
+            # text broken only by icons ("<img>NEW<img> 1g ..."): one value
+            whole = len(node.text_content()) <= 120
+        if whole:
+            own = clean_text(" ".join(node.itertext()))
+            kind = ("link" if node.tag == "a" else "heading" if node.tag in _HEADINGS
+                    else "button" if _button_like(node) else "linked" if href else "text")
+            if node.tag == "input":
+                own = clean_text(node.get("value"))
+            add(own, node, kind, href)
+            for inner in node.iterfind(".//*[@title]"):
+                add(inner.get("title"), inner, "hover", href)
+            if hover and clean_text(hover) != own:
+                add(hover, node, "hover", href)
+        else:
+            if hover:
+                add(hover, node, "hover", href)
+            add(node.text, node, "linked" if href else "text", href)
+            for child in node:
+                walk(child, href)
+        if node is not record[-1] and parent is not None:
+            add(node.tail, parent, "text", None if node.tag == "a" else href)
+
+    for node in record:
+        walk(node)
+    # Labels: "Ships from:" alone labels the next piece; "Ships from: Germany" is split.
+    labelled: list[Segment] = []
+    pending = None
+    for segment in out:
+        alone = next((name for name, p in LABEL_ALONE.items() if len(segment.text) <= 30 and p.match(segment.text)), None)
+        if alone:
+            segment.is_label = alone
+            labelled.append(segment)
+            pending = alone
+            continue
+        inline = None
+        if ":" in segment.text[:32] or "：" in segment.text[:32]:
+            inline = next(((name, m) for name, p in LABEL_INLINE.items() if (m := p.match(segment.text))), None)
+        if inline:
+            name, match = inline
+            labelled.append(Segment(segment.text[: match.start("value")], segment.tag, segment.parent_tag, None,
+                                    segment.kind, is_label=name))
+            segment.text = clean_text(match.group("value"))
+            segment.label = name
+        elif pending:
+            segment.label = pending
+        pending = None
+        labelled.append(segment)
+    return labelled
+
+
+def href_shape(href: str | None) -> str:
+    if href is None:
+        return "none"
+    if href.startswith(("javascript:", "#")) or not href.strip():
+        return "void"
+    parts = urlsplit(href)
+    tokens = set(_HREF_TOKENS.findall((parts.path + " " + parts.query).lower()))
+    if tokens & HREF_OTHER:
+        return "other"
+    if tokens & HREF_VENDOR and not tokens & HREF_ITEM:
+        return "vendor"
+    if tokens & HREF_ITEM and tokens & HREF_VENDOR:
+        return "vendor_item"
+    if tokens & HREF_ITEM:
+        return "item"
+    return "plain"
+
+
+def _bucket(value: int, edges: tuple) -> int:
+    for i, edge in enumerate(edges):
+        if value <= edge:
+            return i
+    return len(edges)
+
+
+def shape_features(segment: Segment) -> list[str]:
+    text = segment.text
+    f = [f"tag={segment.tag}", f"kind={segment.kind}", f"ptag={segment.parent_tag}",
+         f"len={_bucket(len(text), (2, 5, 15, 40, 100, 250))}", f"words={_bucket(len(text.split()), (1, 2, 4, 8, 16))}"]
+    digits = sum(c.isdigit() for c in text)
+    f.append(f"digits={_bucket(int(10 * digits / len(text)), (0, 1, 3, 6))}")
+    if segment.href is not None:
+        f.append(f"href={href_shape(segment.href)}")
+    if segment.tag in _HEADINGS:
+        f.append("heading")
+    if segment.tag in _BOLD or segment.parent_tag in _BOLD:
+        f.append("bold")
+    if segment.label:
+        f.append(f"lab={segment.label}")
+    if segment.marks.strip(" |"):
+        own, _, parent = segment.marks.partition("|")
+        f.extend(f"cls={name}" for name in class_cues(own))
+        f.extend(f"pcls={name}" for name in class_cues(parent))
+    if segment.is_label:
+        f.append(f"islabel={segment.is_label}")
+    f.extend(text_features(text))
+    return f
+
+
+@lru_cache(maxsize=50_000)
+def text_features(text: str) -> tuple[str, ...]:
+    """Features of the words alone (cached: labels, vendors and places repeat across records)."""
+    f = []
+    if ACTION.match(text):
+        f.append("action")
+    letters = _LETTERS.findall(text)
+    if not letters:
+        f.append("noletters")
+    elif sum(c.isupper() for c in letters) > 0.7 * len(letters) and len(letters) > 3:
+        f.append("upper")
+    if _CYRILLIC.search(text):
+        f.append("cyr")
+    if text.startswith("@"):
+        f.append("at")
+    if _DECORATION.search(text):
+        f.append("deco")
+    if len(text) <= 120:
+        prices = parse_prices(text)
+        if prices:
+            f.append("price")
+            f.append("crypto" if prices[0].currency in CRYPTO_CODES else "fiat")
+            rest = re.sub(r"[\d\s.,]+", "", text)
+            if len(rest) <= 6:
+                f.append("price_only")
+        if len(text) <= 60:
+            code = country_code(text)
+            if code:
+                f.append("country")
+                f.append("country_ww" if code in ("WW", "EU") else "country_iso")
+            elif _ROUTE.match(text) and country_code(_ROUTE.match(text).group("a")):
+                f.append("route")
+            elif any(country_code(part) for part in _SPLIT.split(text)[:6] if len(part) > 1):
+                f.append("country_part")
+            quantity = parse_quantity(text)
+            if quantity and len(text) <= 16:
+                f.append("qty_only")
+        if DROP_WORDS.search(text):
+            f.append("dropword")
+    return tuple(f)
+
+
+def record_features(records_segments: list[list[Segment]], page_title: str = "", detail: bool = False) -> None:
+    """Fill every segment's features: its own shape plus its place among the record and the page's records."""
+    counts: Counter = Counter()
+    if len(records_segments) >= 3:
+        for segments in records_segments:
+            counts.update({s.text.casefold() for s in segments})
+    many = len(records_segments)
+    title_cf = page_title.casefold()
+    for segments in records_segments:
+        n = len(segments)
+        first_heading = next((i for i, s in enumerate(segments) if s.kind == "heading"), None)
+        first_link = next((i for i, s in enumerate(segments) if s.kind == "link" and _LETTERS.search(s.text)), None)
+        first_text = next((i for i, s in enumerate(segments) if len(_LETTERS.findall(s.text)) >= 3
+                           and not s.is_label), None)
+        for i, segment in enumerate(segments):
+            f = shape_features(segment)
+            f.append(f"pos={min(i, 6)}")
+            if i == n - 1:
+                f.append("pos=last")
+            f.append(f"rel={int(5 * i / max(1, n))}")
+            if i == first_heading:
+                f.append("first_heading")
+            if i == first_link:
+                f.append("first_link")
+            if i == first_text:
+                f.append("first_text")
+            if counts:
+                share = counts[segment.text.casefold()] / many
+                f.append("rep=all" if share >= 0.9 else "rep=many" if share >= 0.5 else "rep=some" if share > 0.2 else "rep=one")
+            if i > 0 and segments[i - 1].is_label is None and segments[i - 1].text.endswith(":"):
+                f.append("after_colon")
+            if detail:
+                cf = segment.text.casefold()
+                if title_cf and len(cf) >= 4:
+                    if cf == title_cf:
+                        f.append("ptitle=eq")
+                    elif cf in title_cf:
+                        f.append("ptitle=in" if len(cf) > 0.3 * len(title_cf) else "ptitle=part")
+                f = ["D"] + [f"D|{x}" for x in f] + f
+            else:
+                f = ["L"] + f
+            segment.features = f
+
+
+# -- labels from gold (training only) ---------------------------------------------------
+
+def _same_title(a: str, b: str) -> bool:
+    from difflib import SequenceMatcher
+
+    a, b = a.casefold(), b.casefold()
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 0.2 * max(len(a), len(b)):
+        return False
+    return SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.9
+
+
+def vendor_name(text: str | None) -> str | None:
+    """A vendor as named, without rating decorations: "name (98%)", "@name", stars, "[4.9]", sales counts."""
+    if not text:
+        return None
+    name = re.sub(r"[\(\[][^)\]]*[\)\]]", " ", text)
+    name = re.sub(r"[★☆✪⭐]+|\b\d+(?:[.,]\d+)?\s*%|\b\d+(?:[.,]\d+)?\s*(?:sales|orders|продаж\w*)\b", " ", name, flags=re.I)
+    name = clean_text(name).strip(" -|:•·,@")
+    name = re.split(r"\s{2,}| \| ", name)[0]
+    return name or None
+
+
+def gold_label(segment: Segment, gold: dict) -> str:
+    text = segment.text
+    if segment.is_label:
+        return "none"
+    title = gold.get("title") or ""
+    if title and _same_title(text, title):
+        return "title"
+    if gold.get("vendor") and (vendor_name(text) or "").casefold() == gold["vendor"].casefold():
+        return "vendor"
+    if len(text) <= 120 and gold.get("prices"):
+        for money in parse_prices(text):
+            for option in gold["prices"]:
+                if option["currency"].upper() == money.currency and abs(option["amount"] - money.amount) <= max(
+                        0.01, 0.005 * abs(option["amount"])):
+                    return "price"
+    if len(text) <= 60:
+        code = country_code(text)
+        route = _ROUTE.match(text)
+        if route and not code:
+            code = country_code(route.group("a"))
+        if code and gold.get("ships_from") == code:
+            return "ships_from"
+        if code and code in (gold.get("ships_to") or []):
+            return "ships_to"
+        if gold.get("ships_to") and not code and any(country_code(p) in gold["ships_to"]
+                                                     for p in _SPLIT.split(text)[:6] if len(p) > 1):
+            return "ships_to"
+        for key, name in (("city", "city"), ("district", "district")):
+            if gold.get(key) and text.casefold().strip(" .,") == gold[key].casefold():
+                return name
+        if gold.get("dead_drop") and DROP_WORDS.search(text) and len(text) <= 40:
+            return "drop"
+        if gold.get("quantity") and len(text) <= 16:
+            quantity = parse_quantity(text)
+            if quantity and abs(quantity.amount - gold["quantity"]) < 1e-6:
+                return "quantity"
+    return "none"
+
+
+def match_gold(segments: list[Segment], golds: list[dict]) -> dict | None:
+    """The gold listing whose title this record shows."""
+    for segment in segments:
+        if len(segment.text) >= 3:
+            for gold in golds:
+                if gold.get("title") and _same_title(segment.text, gold["title"]):
+                    return gold
+    return None

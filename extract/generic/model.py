@@ -1,0 +1,74 @@
+"""The field model: multinomial logistic regression over sparse string features, stored as JSON.
+
+``model.json`` holds the label names, a bias per label and, per feature, one
+weight per label. Loading takes milliseconds; scoring a page's segments is one
+numpy gather and sum. ``use_model`` swaps the model (leave-one-market-out runs).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+MODEL_PATH = Path(__file__).with_name("model.json")
+MODEL_VERSION = 1
+
+
+class FieldModel:
+    def __init__(self, data: dict):
+        if data.get("version") != MODEL_VERSION:
+            raise ValueError(f"field model version {data.get('version')!r}, expected {MODEL_VERSION}")
+        self.labels: tuple[str, ...] = tuple(data["labels"])
+        self.index = {name: i for i, name in enumerate(data["features"])}
+        self.weights = np.array(list(data["features"].values()) or np.zeros((0, len(self.labels))), dtype=np.float64)
+        self.weights = self.weights.reshape(len(self.index), len(self.labels))
+        self.bias = np.array(data["bias"], dtype=np.float64)
+        self.data = data
+        self.page = FieldModel(data["page_type"]) if data.get("page_type") else None
+
+    def column(self, label: str) -> int:
+        return self.labels.index(label)
+
+    def probabilities(self, feature_lists: list[list[str]]) -> np.ndarray:
+        """One row of label probabilities per feature list."""
+        n = len(feature_lists)
+        scores = np.tile(self.bias, (n, 1))
+        if n == 0:
+            return scores
+        rows, cols = [], []
+        index = self.index
+        for row, features in enumerate(feature_lists):
+            for name in features:
+                col = index.get(name)
+                if col is not None:
+                    rows.append(row)
+                    cols.append(col)
+        if rows:
+            np.add.at(scores, np.array(rows), self.weights[np.array(cols)])
+        scores -= scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
+        return scores
+
+
+_ACTIVE: dict = {"model": None, "off": False}
+
+
+def load_model(path: Path = MODEL_PATH) -> FieldModel:
+    return FieldModel(json.loads(path.read_text(encoding="utf-8")))
+
+
+def active_model() -> FieldModel | None:
+    """The model in use: the shipped one unless ``use_model`` set another; None if none is shipped."""
+    if _ACTIVE["off"]:
+        return None
+    if _ACTIVE["model"] is None and MODEL_PATH.exists():
+        _ACTIVE["model"] = load_model()
+    return _ACTIVE["model"]
+
+
+def use_model(data: dict | FieldModel | None, keep_off: bool = False) -> None:
+    """Use this model from now on (None: the shipped one; with ``keep_off``, none at all, as in training)."""
+    _ACTIVE["model"] = data if isinstance(data, FieldModel) or data is None else FieldModel(data)
+    _ACTIVE["off"] = keep_off

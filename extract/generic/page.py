@@ -1,0 +1,340 @@
+"""The generic page object: records by structure, fields by the learned model, page type by shape."""
+from __future__ import annotations
+
+import re
+from functools import cached_property
+
+from lxml.html import HtmlElement
+
+from extract.document import clean_text, visible_text
+from extract.generic.cues import BUYER, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS, PURCHASE
+from extract.generic.fields import (
+    Segment, _ROUTE, href_shape, record_features, record_segments, vendor_name,
+)
+from extract.generic.model import active_model
+from extract.generic.pagetype import page_features
+from extract.generic.records import MAX_RECORD_TEXT, Record, content_elements, find_records, record_text
+from extract.markets.base import MarketPage
+from extract.measures import parse_prices
+from extract.model import RawListing
+from extract.nlp import places_in
+
+_HEADINGS = ("h1", "h2", "h3", "h4")
+_CYRILLIC = re.compile(r"[а-яё]", re.I)
+_LETTERS3 = re.compile(r"[^\W\d_].*[^\W\d_].*[^\W\d_]", re.S)
+_TITLE_SPLIT = re.compile(r"\s+[|\-–—:»·]\s+")
+# How sure the model must be before a field is filled (a wrong value costs more than none).
+THRESHOLD = 0.35
+PAGE_MODEL_SURE = 0.9
+
+
+def _similarity(a: str, b: str) -> float:
+    from difflib import SequenceMatcher
+
+    return SequenceMatcher(None, a.casefold(), b.casefold(), autojunk=False).ratio()
+
+
+def _holds(block: HtmlElement, tops: list) -> bool:
+    ancestors = set(tops[0].iterancestors()) if tops else set()
+    return block in ancestors
+
+
+class GenericPage(MarketPage):
+    """Reads any market page with layout-independent structure and a model trained on many markets."""
+
+    title_score_bucket = "none"
+
+    def __init__(self, doc, url=None):
+        super().__init__(doc, url)
+        self._content = list(content_elements(self.root))
+        self.records: list[Record] = find_records(self.root, self._content)
+        self.profile = self._looks_like_profile()
+        self.page_type = self._classify()
+
+    @cached_property
+    def features(self) -> list[str]:
+        return page_features(self)
+
+    # -- what kind of page -------------------------------------------------
+
+    @cached_property
+    def _in_records(self) -> set:
+        return {node for record in self.records for top in record for node in top.iter()}
+
+    def _looks_like_profile(self) -> bool:
+        """A user's page: named so in the title or a heading, with member statistics outside
+        the item records (records carry their vendor's statistics too)."""
+        in_records = self._in_records
+        headings = [visible_text(h) for h in self.root.iter("h1", "h2", "h3") if h not in in_records]
+        named = bool(PROFILE_TITLE.search(self.doc.title) or any(PROFILE_TITLE.search(h) for h in headings))
+        if self._has_purchase_control() and (not self.records or not named):
+            return False
+        outside = " ".join(clean_text(node.text) for node in self._content if node not in in_records and node.text)
+        return len(PROFILE_WORDS.findall(outside)) >= (2 if named else 3)
+
+    @cached_property
+    def _purchase(self) -> bool:
+        """A control to buy: a button, submit input or button-styled link named so (a cart form included)."""
+        for node in self.root.iter("button", "input", "a"):
+            if node.tag == "a" and not re.search(r"btn|button", node.get("class") or ""):
+                continue
+            label = visible_text(node) if node.tag != "input" else (node.get("value") or "")
+            if PURCHASE.search(label) and not any(a.tag in ("nav", "header", "footer") for a in node.iterancestors()):
+                return True
+        return False
+
+    def _has_purchase_control(self) -> bool:
+        return self._purchase
+
+    def _classify(self) -> str:
+        """The page model where it is sure, else the shape rules (which are also among its features).
+        Leave-one-market-out, the model alone was right on 84 % of pages, the rules on 86 %,
+        the two together on 89 % (bench/lomo.py)."""
+        model = active_model()
+        if model is not None and model.page is not None:
+            probs = model.page.probabilities([self.features])[0]
+            if probs.max() >= PAGE_MODEL_SURE:
+                return model.page.labels[int(probs.argmax())]
+        return self._classify_by_rules()
+
+    def _classify_by_rules(self) -> str:
+        """Without a model: the shapes alone."""
+        if self.records and self._lone_item_beside_records():
+            return "listing"  # an item page with related items, options or reviews beside it
+        if self.records and self.profile:
+            return "vendor"
+        if self.records:
+            return "category"
+        if self.profile:
+            return "other" if BUYER.search(self.doc.text) else "vendor"
+        if self.single_title and self.detail_block is not None:
+            return "listing"
+        if LIST_TITLE.search(self.doc.title) or self.root.find(".//*[@rel='next']") is not None:
+            return "category"
+        return "other"
+
+    # -- one item page -----------------------------------------------------
+
+    def _lone_item_beside_records(self) -> bool:
+        """The page's title names an item whose own priced block stands apart from the records."""
+        node, block = self._title_node, self.detail_block
+        if node is None or block is None or self.title_score_bucket == "none" or node in self._in_records:
+            return False
+        if block in self._in_records:
+            return False
+        tops = [top for record in self.records for top in record]
+        return not _holds(block, tops) and self._has_purchase_control()
+
+    @cached_property
+    def single_title(self) -> str | None:
+        """The item's name: the content text that best matches the page's <title>, else the
+        first heading in the content."""
+        page_title = self.doc.title
+        best, best_score = None, 0.0
+        headings = []
+        for node in self._content:
+            if node.tag in ("h1", "h2", "h3", "h4", "a", "div", "span", "td", "b", "strong", "p", "li"):
+                own = clean_text(node.text)
+                if node.tag in _HEADINGS:
+                    own = visible_text(node)
+                    if own and not node.findall(".//a[@href='/']"):
+                        headings.append(own)
+                if len(own) < 4 or len(own) > 250:
+                    continue
+                if page_title and own.casefold() in page_title.casefold():
+                    score = len(own) / max(len(page_title), 1) + 0.5
+                elif page_title:
+                    score = _similarity(own, page_title) if len(own) > 0.5 * len(page_title) else 0
+                else:
+                    score = 0
+                if score > best_score:
+                    best, best_score = own, score
+        self.title_score_bucket = "contained" if best_score >= 1 else "close" if best_score >= 0.6 else "none"
+        if best and best_score >= 0.6:
+            return best
+        return headings[0] if headings else None
+
+    @cached_property
+    def _title_node(self) -> HtmlElement | None:
+        title = self.single_title
+        if not title:
+            return None
+        for node in self._content:
+            if node.tag in _HEADINGS and visible_text(node) == title:
+                return node
+        for node in self._content:
+            if clean_text(node.text) == title:
+                return node
+        return None
+
+    @cached_property
+    def detail_block(self) -> HtmlElement | None:
+        """The lone product block: the smallest box round the item's title that also shows a price.
+        A page with a purchase control or a price label may hold it wider (title and price apart)."""
+        node = self._title_node
+        if node is None:
+            return None
+        title = self.single_title or ""
+        offered = None
+        while node is not None:
+            text = record_text((node,))
+            if len(text) > 12 * MAX_RECORD_TEXT:
+                break
+            if parse_prices(text.replace(title, " ", 1)):
+                if len(clean_text(text)) <= 4 * MAX_RECORD_TEXT:
+                    return node
+                if offered is None:
+                    offered = self._has_purchase_control() or bool(re.search(r"price|цена|стоимость", text, re.I))
+                return node if offered else None
+            node = node.getparent()
+        return None
+
+    # -- fields ------------------------------------------------------------
+
+    def segment_groups(self, detail: bool | None = None) -> tuple[list[list[Segment]], bool]:
+        """The segments of every record (or of the lone product block), with their features."""
+        if detail is None:
+            detail = not self.records
+        if detail:
+            block = self.detail_block
+            groups = [record_segments((block,), limit=600)] if block is not None else []
+        else:
+            groups = [record_segments(record) for record in self.records]
+        record_features(groups, self.doc.title, detail)
+        return groups, detail
+
+    def _decode(self, segments: list[Segment], probs, model, record: Record | None) -> RawListing | None:
+        col = model.column
+        usable = [i for i, s in enumerate(segments) if not s.is_label]
+        titled = [i for i in usable if _LETTERS3.search(segments[i].text) and "price_only" not in segments[i].features]
+        # A button word or a text every record repeats names no item.
+        named = [i for i in titled if not {"action", "rep=all", "L|action"} & set(segments[i].features)]
+        titled = named or titled
+        titled = [i for i in titled if segments[i].kind != "hover"] or titled  # hover texts are captions
+        if record is None and self.single_title:
+            title = self.single_title
+            titled_best = max(titled, key=lambda i: probs[i, col("title")], default=None)
+            if titled_best is not None and probs[titled_best, col("title")] > 0.9:
+                title = segments[titled_best].text
+        else:
+            if not titled:
+                return None
+            title = segments[max(titled, key=lambda i: probs[i, col("title")])].text
+
+        def best(label: str, pool=usable):
+            """The likeliest segment for ``label``; failing that, one the page labels so in words."""
+            if not pool:
+                return None
+            i = max(pool, key=lambda j: probs[j, col(label)])
+            if probs[i, col(label)] >= THRESHOLD:
+                return i
+            return next((j for j in pool if segments[j].label == label and probs[j, col("title")] < 0.5), None)
+
+        priced = [i for i in usable if "price" in segments[i].features]
+        prices = []
+        top = max(priced, key=lambda j: probs[j, col("price")], default=None)
+        for i in priced:  # in reading order: the price shown first leads
+            if probs[i, col("price")] >= 0.1 or i == top:
+                for money in parse_prices(segments[i].text):
+                    if money not in prices:
+                        prices.append(money)
+        if not prices:
+            text = " ".join(s.text for s in segments if s.text != title)
+            prices = parse_prices(text)
+        vendor_i = best("vendor")
+        vendor = vendor_name(segments[vendor_i].text) if vendor_i is not None else None
+        if vendor is None and (self.profile or self.page_type == "vendor"):
+            vendor = self._profile_name()
+        ships_from = ships_to = None
+        from_i = best("ships_from")
+        if from_i is not None:
+            ships_from = segments[from_i].text
+            route = _ROUTE.match(ships_from)
+            if route:
+                ships_from, ships_to = route.group("a"), route.group("b")
+        to = [segments[i].text for i in usable if probs[i, col("ships_to")] >= THRESHOLD and i != from_i]
+        if to:
+            ships_to = [part for text in to for part in re.split(r"[,;/|]", _ROUTE.match(text).group("b")
+                                                                   if _ROUTE.match(text) else text)]
+        fields = {name: segments[i].text if (i := best(name)) is not None else None
+                  for name in ("city", "district", "drop", "quantity")}
+        city = fields["city"]
+        if city is None:
+            text = " ".join(s.text for s in segments if s.text != title)
+            if _CYRILLIC.search(text):
+                city = places_in(text[:MAX_RECORD_TEXT])[1]
+        return RawListing(
+            title=title,
+            url=self._record_url(segments, title, record),
+            vendor=vendor,
+            prices=prices,
+            ships_from=ships_from,
+            ships_to=ships_to,
+            city=city,
+            district=fields["district"],
+            dead_drop=fields["drop"],
+            quantity_text=fields["quantity"],
+        )
+
+    def _record_url(self, segments, title, record) -> str | None:
+        if record is None:
+            return self.url
+        links = [s for s in segments if s.kind == "link" and s.href]
+        for segment in links:
+            if segment.text == title:
+                return self.link_href(segment.href)
+        for segment in links:
+            if href_shape(segment.href) in ("item", "vendor_item", "plain"):
+                return self.link_href(segment.href)
+        return None
+
+    def link_href(self, href: str) -> str | None:
+        from urllib.parse import urljoin
+
+        return urljoin(self.url, href) if self.url else href
+
+    def listings(self) -> list[RawListing]:
+        if self.page_type not in ("listing", "category", "vendor"):
+            return []
+        model = active_model()
+        groups, detail = self.segment_groups(detail=self.page_type == "listing")
+        if model is None or not groups:
+            return []
+        flat = [s.features for segments in groups for s in segments]
+        probs = model.probabilities(flat)
+        out, start = [], 0
+        records = [None] if detail else self.records
+        for segments, record in zip(groups, records):
+            chunk = probs[start:start + len(segments)]
+            start += len(segments)
+            listing = self._decode(segments, chunk, model, record)
+            if listing is not None:
+                out.append(listing)
+        return out
+
+    # -- profiles ----------------------------------------------------------
+
+    def _profile_name(self) -> str | None:
+        in_records = self._in_records
+        for node in self.root.iter("h1", "h2", "h3"):
+            if node in in_records or node not in self._content_set:
+                continue
+            heading = re.sub(r"(?i)'s\s+profile|\bprofile\s+of\b", " ", visible_text(node))
+            heading = PROFILE_TITLE.sub(" ", heading) if len(heading.split()) > 1 else heading
+            name = vendor_name(heading)
+            if name and len(name.split()) <= 3:
+                return name
+        for piece in _TITLE_SPLIT.split(self.doc.title):
+            cleaned = vendor_name(PROFILE_TITLE.sub(" ", re.sub(r"(?i)'s\s+profile", " ", piece)))
+            if cleaned and len(cleaned.split()) == 1:
+                return cleaned
+        return None
+
+    @cached_property
+    def _content_set(self) -> set:
+        return set(self._content)
+
+    def vendor(self) -> dict | None:
+        if self.page_type != "vendor":
+            return None
+        return {"name": self._profile_name()}

@@ -1,0 +1,86 @@
+"""Page type by shape: features of the whole page that a second small model weighs.
+
+The hand rules of old (records found, a profile's member statistics, a lone
+product block round the title, list words in the title) are features here, not
+the decision; gates (captcha, login, error) are decided before, in extract.gates.
+"""
+from __future__ import annotations
+
+from extract.document import clean_text, visible_text
+from extract.generic.cues import BUYER, LABEL_ALONE, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS
+from extract.generic.records import record_text
+from extract.measures import parse_prices
+
+PAGE_TYPES = ("listing", "category", "vendor", "other")
+
+
+def _b(value: float, edges: tuple) -> int:
+    for i, edge in enumerate(edges):
+        if value <= edge:
+            return i
+    return len(edges)
+
+
+def page_features(page) -> list[str]:
+    """``page`` is a GenericPage; its records and title are already found."""
+    records = page.records
+    in_records = page._in_records
+    f = []
+    n = len(records)
+    rec = _b(n, (0, 4, 10, 30))
+    f.append(f"rec={rec}")
+    texts = [" ".join(record_text(r).split()) for r in records]
+    if records:
+        words = sum(len(t.split()) for t in texts) / n
+        f.append(f"rec_words={_b(words, (4, 8, 16, 40))}")
+        linked = sum(any(node.tag == "a" and node.get("href") for top in r for node in top.iter()) for r in records) / n
+        f.append(f"rec_links={_b(linked, (0.0, 0.5, 0.99))}")
+        headed = sum(any(node.tag in ("h2", "h3", "h4", "h5") for top in r for node in top.iter()) for r in records) / n
+        f.append(f"rec_headed={_b(headed, (0.0, 0.5))}")
+    title = page.single_title
+    f.append(f"title={'yes' if title else 'no'}")
+    node = page._title_node
+    if node is not None:
+        f.append("title_in_records" if node in in_records else "title_outside")
+        f.append(f"title_tag={node.tag if node.tag in ('h1', 'h2', 'h3', 'h4') else 'other'}")
+    f.append(f"title_match={page.title_score_bucket}")
+    block = page.detail_block
+    if block is None:
+        f.append("block=none")
+    else:
+        size = len(clean_text(block.text_content()))
+        f.append(f"block={_b(size, (300, 1500, 5000))}")
+        if block in in_records:
+            f.append("block_in_record")
+        elif records and block in set(records[0][0].iterancestors()):
+            f.append("block_holds_records")
+    purchase = page._has_purchase_control()
+    f.append(f"purchase={int(purchase)}")
+    content = page._content
+    outside = " ".join(clean_text(nd.text) for nd in content if nd not in in_records and nd.text)
+    f.append(f"profile_words={_b(len(PROFILE_WORDS.findall(outside)), (0, 1, 3, 6))}")
+    headings = [visible_text(h) for h in page.root.iter("h1", "h2", "h3") if h not in in_records]
+    f.append(f"profile_title={int(bool(PROFILE_TITLE.search(page.doc.title)))}")
+    f.append(f"profile_heading={int(any(PROFILE_TITLE.search(h) for h in headings[:6]))}")
+    f.append(f"buyer={int(bool(BUYER.search(outside)))}")
+    f.append(f"list_title={int(bool(LIST_TITLE.search(page.doc.title)))}")
+    has_next = page.root.find(".//*[@rel='next']") is not None
+    f.append(f"next={int(has_next)}")
+    loose = [nd.text for nd in content if nd.text and len(nd.text) < 30 and nd not in in_records]
+    labels = sum(1 for text in loose if LABEL_ALONE["price"].match(text))
+    f.append(f"price_label={_b(labels, (0, 1, 3))}")
+    shipping = sum(1 for text in loose if LABEL_ALONE["ships_from"].match(text) or LABEL_ALONE["ships_to"].match(text))
+    f.append(f"ship_label={_b(shipping, (0, 1, 3))}")
+    prices = len(parse_prices(" ".join(outside.split()[:3000])))
+    f.append(f"prices_outside={_b(prices, (0, 1, 3, 10))}")
+    links = sum(1 for nd in content if nd.tag == "a")
+    f.append(f"links={_b(links, (10, 40, 100, 300))}")
+    f.append(f"selects={_b(len(page.root.findall('.//select')), (0, 1, 3))}")
+    f.append(f"textareas={int(page.root.find('.//textarea') is not None)}")
+    f.append(f"text={_b(len(page.doc.text), (500, 2000, 8000, 30000))}")
+    f.append(f"profile={int(page.profile)}")
+    f.append(f"rule={page._classify_by_rules()}")
+    f.append(f"rec={rec}&profile={int(page.profile)}")
+    f.append(f"rec={rec}&block={'none' if block is None else 'yes'}")
+    f.append(f"rec={rec}&purchase={int(purchase)}")
+    return f

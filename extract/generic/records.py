@@ -1,0 +1,215 @@
+"""Item records found by structure (in the spirit of MDR/DEPTA): look-alike sibling subtrees.
+
+A list of items is a run of siblings under one parent built alike (a grid of
+cards, a table's rows, list items, runs that each start with a heading, a
+definition list's term and its details), or look-alike boxes spread over
+several parents (a grid split into rows). A record need not hold a link; it must
+show a price and some words. The winning set is the one with the most priced
+records; among sets of the same size the outermost holds the whole item.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from lxml.html import HtmlElement
+
+from extract.generic.cues import CHROME_MARKS, CHROME_TAGS, CUES, CURRENCY_HINT, FEEDBACK, class_cues, words
+from extract.measures import parse_prices
+
+MAX_RECORD_TEXT = 2500
+_SKIP = frozenset({"br", "hr", "img", "input", "script", "style", "option", "select", "wbr"})
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_LETTERS = re.compile(r"[^\W\d_]{3,}")
+
+_NEVER_CHROME = frozenset({"html", "body", "main"})
+_CODES = re.compile(r"(?<![^\W\d_])(?:usd|eur|gbp|btc|xmr|ltc|eth|usdt|rub|kzt|uah|руб|тенге|грн)(?![^\W\d_])", re.I)
+
+_LABEL_WORDS = words([w for values in CUES["labels"].values() for w in values] + CUES["action_words"])
+
+Record = tuple  # a record: one element, or a few consecutive siblings (heading runs, dt + dd)
+
+
+def is_chrome(node: HtmlElement) -> bool:
+    if node.tag in _NEVER_CHROME:
+        return False  # page-wide layout classes ("right-sidebar" on <body>) say nothing about content
+    if node.tag in CHROME_TAGS or node.get("role") == "navigation":
+        return True
+    marks = f"{node.get('class') or ''} {node.get('id') or ''}".replace("_", " ").replace("-", " ")
+    return bool(marks.strip()) and bool(CHROME_MARKS.search(marks))
+
+
+def content_elements(root: HtmlElement):
+    """Every element outside site chrome, in document order."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node.tag, str) or is_chrome(node):
+            continue
+        yield node
+        stack.extend(reversed(node))
+
+
+def record_text(record: Record) -> str:
+    """The record's text, with hover texts (``title`` attributes) that may carry the price."""
+    parts = []
+    for node in record:
+        parts.append(" ".join(" ".join(node.itertext()).split()))
+        for titled in node.iterfind(".//*[@title]"):
+            parts.append(titled.get("title"))
+        if node.get("title"):
+            parts.append(node.get("title"))
+    return " ".join(parts)
+
+
+def _shape(node: HtmlElement, limit: int = 60) -> frozenset:
+    """Tag paths below the node (to depth 4): the record's build, whatever its classes."""
+    paths = set()
+    stack = [(node, "", 0)]
+    while stack and len(paths) < limit:
+        element, path, depth = stack.pop()
+        for child in element:
+            if isinstance(child.tag, str) and child.tag not in _SKIP:
+                child_path = f"{path}/{child.tag}"
+                paths.add(child_path)
+                if depth < 3:
+                    stack.append((child, child_path, depth + 1))
+    return frozenset(paths)
+
+
+def _alike(members: list[Record]) -> list[Record]:
+    """The members built like most of the others (tag-path Jaccard at least 0.5)."""
+    if len(members) <= 2:
+        return members
+    shapes = [_shape(m[0]) if len(m) == 1 else frozenset().union(*map(_shape, m)) for m in members]
+    sample = shapes if len(shapes) <= 40 else shapes[:: max(1, len(shapes) // 40)]
+    alike = []
+    for record, shape in zip(members, shapes):
+        matches = sum(
+            (not shape and not other) or (len(shape & other) / max(1, len(shape | other)) >= 0.5) for other in sample
+        )
+        if matches * 2 > len(sample):
+            alike.append(record)
+    return alike
+
+
+def _stable_classes(node: HtmlElement) -> str:
+    return " ".join(sorted(t for t in (node.get("class") or "").split() if not any(c.isdigit() for c in t)))
+
+
+def _runs(parent: HtmlElement, children: list[HtmlElement]) -> list[Record]:
+    """Consecutive-sibling records: dt + its dd's, or a heading (or bold lead) and what follows it."""
+    tags = [c.tag for c in children]
+    starts = None
+    if parent.tag == "dl" and tags.count("dt") >= 2:
+        starts = "dt"
+    else:
+        for tag in _HEADINGS + ("b", "strong"):
+            if tags.count(tag) >= 2 and tags[0] == tag:
+                starts = tag
+                break
+    if starts is None:
+        return []
+    runs, current = [], []
+    for child in children:
+        if child.tag == starts and current:
+            runs.append(tuple(current))
+            current = []
+        current.append(child)
+    if current:
+        runs.append(tuple(current))
+    return [r for r in runs if r[0].tag == starts]
+
+
+def _priced(record: Record, cache: dict | None = None) -> bool:
+    """A price, and words besides it (a bare amount is a cell of a record, not a record)."""
+    if cache is not None:
+        if record not in cache:
+            cache[record] = _priced(record)
+        return cache[record]
+    if sum(len(node.text_content()) for node in record) > 4 * MAX_RECORD_TEXT:
+        return False  # a whole column or page, not an item
+    text = record_text(record)
+    if len(text) > 2 * MAX_RECORD_TEXT or not any(c.isdigit() for c in text) or not CURRENCY_HINT.search(text):
+        return False
+    text = " ".join(text.split())
+    return bool(_LETTERS.search(_LABEL_WORDS.sub(" ", _CODES.sub(" ", text)))) and bool(parse_prices(text))
+
+
+def candidate_groups(root: HtmlElement, content: list | None = None) -> list[list[Record]]:
+    groups: list[list[Record]] = []
+    spread: dict[tuple, list[Record]] = defaultdict(list)
+    for parent in content if content is not None else content_elements(root):
+        children = [c for c in parent if isinstance(c.tag, str) and c.tag not in _SKIP and not is_chrome(c)]
+        if len(children) < 2:
+            continue
+        by_tag: dict[str, list[Record]] = defaultdict(list)
+        for child in children:
+            by_tag[child.tag].append((child,))
+            spread[(child.tag, _stable_classes(child), parent.tag, _stable_classes(parent))].append((child,))
+        groups.extend(members for members in by_tag.values() if len(members) >= 2)
+        runs = _runs(parent, children)
+        if len(runs) >= 2:
+            groups.append(runs)
+    # Boxes of one build spread over several parents (a grid in rows): only where the parents differ.
+    for members in spread.values():
+        if len({m[0].getparent() for m in members}) > 1:
+            groups.append(members)
+    return groups
+
+
+def _key(record: Record) -> str:
+    """Records repeated in hidden pop-ups show the same text; one of each is kept."""
+    return " ".join(" ".join(node.text_content().split()) for node in record)[:300]
+
+
+def _in_feedback_box(node: HtmlElement) -> bool:
+    """Inside a box its page calls ratings, reviews or feedback: past purchases, not offers."""
+    for ancestor in list(node.iterancestors())[:3]:
+        if "rating" in class_cues(f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}"):
+            return True
+    return False
+
+
+def _linked(record: Record) -> bool:
+    for top in record:
+        for node in top.iter("a"):
+            href = node.get("href") or ""
+            if href and not href.startswith(("#", "javascript:")):
+                return True
+    return False
+
+
+def find_records(root: HtmlElement, content: list | None = None) -> list[Record]:
+    """The best set of look-alike priced records on the page ([] when there is none).
+
+    Sets are weighed by their size, with records that link somewhere counting in full and
+    others half (price tiers and option rows nested in items rarely link; item cards mostly
+    do, but shops whose cards only hold a buy button are still found)."""
+    best: list[Record] = []
+    best_score, best_depth = 1.0, 0
+    cache: dict = {}
+    for members in sorted(candidate_groups(root, content), key=len, reverse=True):
+        if len(members) < max(2, best_score):
+            break
+        priced = [m for m in members if _priced(m, cache)]
+        if len(priced) < max(2, best_score):
+            continue
+        records, seen = [], set()
+        for record in _alike(priced):
+            key = _key(record)
+            if key not in seen:
+                seen.add(key)
+                records.append(record)
+        if len(records) < 2:
+            continue
+        score = sum(1.0 if _linked(r) else 0.5 for r in records)
+        depth = sum(1 for _ in records[0][0].iterancestors())
+        if not (score > best_score or (best and score == best_score and depth < best_depth)):
+            continue
+        if sum(bool(FEEDBACK.search(" ".join(record_text(r).split()))) for r in records) * 2 >= len(records):
+            continue
+        if _in_feedback_box(records[0][0]):
+            continue
+        best, best_score, best_depth = records, score, depth
+    return best
