@@ -7,15 +7,13 @@ dies half-way leaves the old state, and the next run redoes its pages.
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
+from stores import open_sqlite
 
 
 class PageState:
     def __init__(self, path: Path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_sqlite(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS pages (market TEXT NOT NULL, page TEXT NOT NULL, digest TEXT NOT NULL,"
             " first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, listings TEXT NOT NULL DEFAULT '[]',"

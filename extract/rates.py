@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import sqlite3
 import urllib.request
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from extract.measures import currency_code, parse_number, valid_amount
+from stores import open_sqlite
 
 _SYMBOL = r"[A-Za-z]{3,4}|[$€£₽₸฿]|руб\.?|тенге|тг\.?"
 # "1 BTC = 64,250.00 USD", "1 USD = 92,40 ₽", "BTC/USD: 64250", "1 BTC = $64,250"
@@ -87,8 +87,7 @@ class RatesStore:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path)
+        self._db = open_sqlite(self.path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS rates (day TEXT NOT NULL, currency TEXT NOT NULL,"
             " usd_per_unit REAL NOT NULL, source TEXT NOT NULL, PRIMARY KEY (day, currency))"

@@ -13,6 +13,7 @@ import json
 import re
 import sqlite3
 from pathlib import Path
+from stores import open_sqlite
 
 # A price must move by more than this to count as a change (rounding in conversions is not news).
 _PRICE_TOLERANCE = 0.01
@@ -69,10 +70,7 @@ def _merged(old_json: str, new: list) -> str:
 
 class History:
     def __init__(self, path: Path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_sqlite(path)
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from stores import open_sqlite
 
 ROLES = ("viewer", "analyst", "admin")
 TOKEN_PREFIX = "ow_"
@@ -55,11 +56,8 @@ def _sha256(text: str) -> str:
 
 class Accounts:
     def __init__(self, path: Path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
+        self._db = open_sqlite(path, threads=True, autocommit=True)
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript("""
             CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, role TEXT NOT NULL, password TEXT NOT NULL,
                 disabled INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL);

@@ -12,7 +12,6 @@ import http.client
 import json
 import smtplib
 import socket
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Callable, Protocol
 from urllib.parse import urlsplit
 
 from index.query import parse_query
+from stores import open_sqlite
 
 _ALERT_FIELDS = ("listing_id", "market", "title", "vendor", "price", "currency", "price_usd", "drug", "city",
                  "district", "dead_drop", "ships_from", "url", "captured_at")
@@ -157,10 +157,7 @@ class SmtpSink:
 
 class Watchlists:
     def __init__(self, path: Path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_sqlite(path, threads=True)
         self._db.executescript("""
             CREATE TABLE IF NOT EXISTS watchlists (name TEXT PRIMARY KEY, query TEXT NOT NULL, created TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS alerts (watchlist TEXT NOT NULL, listing_id TEXT NOT NULL, created TEXT NOT NULL,

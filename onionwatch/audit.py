@@ -14,6 +14,7 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
+from stores import open_sqlite
 
 GENESIS = "0" * 64
 FIELDS = ("id", "at", "user", "address", "action", "target", "detail", "prev_hash", "hash")
@@ -36,11 +37,8 @@ def _entry_hash(prev_hash: str, at: str, user: str, address: str, action: str, t
 
 class AuditLog:
     def __init__(self, path: Path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
+        self._db = open_sqlite(path, threads=True, autocommit=True)
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:

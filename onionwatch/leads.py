@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import sqlite3
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +34,7 @@ from extract.page import extract_page
 from extract.pgp import find_fingerprints
 from onionwatch.exporters.rows import digest_hex
 from onionwatch.safe_output import safe_csv_writer
+from stores import open_sqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS read_files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
@@ -50,9 +50,7 @@ _PAGE_KIND = {"listing": "listing", "vendor": "vendor"}  # everything else is a 
 
 class Sightings:
     def __init__(self, path: Path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path)
-        self._db.row_factory = sqlite3.Row
+        self._db = open_sqlite(path)
         self._db.executescript(_SCHEMA)
 
     @classmethod

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+from stores import open_sqlite
 
 STATUSES = ("running", "ok", "degraded", "failed", "interrupted")
 
@@ -27,10 +27,7 @@ def _now() -> str:
 
 class RunLog:
     def __init__(self, path: Path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_sqlite(path, threads=True)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, market TEXT NOT NULL, started TEXT NOT NULL,"
             " ended TEXT, status TEXT NOT NULL, pages INTEGER, new_pages INTEGER, changed_pages INTEGER,"
