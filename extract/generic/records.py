@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from functools import lru_cache
 
 from lxml.html import HtmlElement
 
@@ -35,7 +36,12 @@ def is_chrome(node: HtmlElement) -> bool:
         return False  # page-wide layout classes ("right-sidebar" on <body>) say nothing about content
     if node.tag in CHROME_TAGS or node.get("role") == "navigation":
         return True
-    marks = f"{node.get('class') or ''} {node.get('id') or ''}".replace("_", " ").replace("-", " ")
+    return _chrome_marks(node.get("class"), node.get("id"))
+
+
+@lru_cache(maxsize=20_000)
+def _chrome_marks(cls: str | None, ident: str | None) -> bool:
+    marks = f"{cls or ''} {ident or ''}".replace("_", " ").replace("-", " ")
     return bool(marks.strip()) and bool(CHROME_MARKS.search(marks))
 
 
@@ -50,11 +56,21 @@ def content_elements(root: HtmlElement):
         stack.extend(reversed(node))
 
 
-def record_text(record: Record) -> str:
+def node_text(node: HtmlElement, cache: dict | None = None) -> str:
+    """The node's text, whitespace folded (remembered in ``cache`` when one is given)."""
+    if cache is None:
+        return " ".join(" ".join(node.itertext()).split())
+    text = cache.get(node)
+    if text is None:
+        text = cache[node] = " ".join(" ".join(node.itertext()).split())
+    return text
+
+
+def record_text(record: Record, cache: dict | None = None) -> str:
     """The record's text, with hover texts (``title`` attributes) that may carry the price."""
     parts = []
     for node in record:
-        parts.append(" ".join(" ".join(node.itertext()).split()))
+        parts.append(node_text(node, cache))
         for titled in node.iterfind(".//*[@title]"):
             parts.append(titled.get("title"))
         if node.get("title"):
@@ -94,7 +110,12 @@ def _alike(members: list[Record]) -> list[Record]:
 
 
 def _stable_classes(node: HtmlElement) -> str:
-    return " ".join(sorted(t for t in (node.get("class") or "").split() if not any(c.isdigit() for c in t)))
+    return _stable(node.get("class") or "")
+
+
+@lru_cache(maxsize=20_000)
+def _stable(classes: str) -> str:
+    return " ".join(sorted(t for t in classes.split() if not any(c.isdigit() for c in t)))
 
 
 def _runs(parent: HtmlElement, children: list[HtmlElement]) -> list[Record]:
@@ -121,15 +142,15 @@ def _runs(parent: HtmlElement, children: list[HtmlElement]) -> list[Record]:
     return [r for r in runs if r[0].tag == starts]
 
 
-def _priced(record: Record, cache: dict | None = None) -> bool:
+def _priced(record: Record, cache: dict | None = None, texts: dict | None = None) -> bool:
     """A price, and words besides it (a bare amount is a cell of a record, not a record)."""
     if cache is not None:
         if record not in cache:
-            cache[record] = _priced(record)
+            cache[record] = _priced(record, texts=texts)
         return cache[record]
     if sum(len(node.text_content()) for node in record) > 4 * MAX_RECORD_TEXT:
         return False  # a whole column or page, not an item
-    text = record_text(record)
+    text = record_text(record, texts)
     if len(text) > 2 * MAX_RECORD_TEXT or not any(c.isdigit() for c in text) or not CURRENCY_HINT.search(text):
         return False
     text = " ".join(text.split())
@@ -139,8 +160,12 @@ def _priced(record: Record, cache: dict | None = None) -> bool:
 def candidate_groups(root: HtmlElement, content: list | None = None) -> list[list[Record]]:
     groups: list[list[Record]] = []
     spread: dict[tuple, list[Record]] = defaultdict(list)
-    for parent in content if content is not None else content_elements(root):
-        children = [c for c in parent if isinstance(c.tag, str) and c.tag not in _SKIP and not is_chrome(c)]
+    if content is None:
+        content = list(content_elements(root))
+    # A child of a content element is chrome exactly when it is not itself a content element.
+    inside = set(content)
+    for parent in content:
+        children = [c for c in parent if c in inside and c.tag not in _SKIP]
         if len(children) < 2:
             continue
         by_tag: dict[str, list[Record]] = defaultdict(list)
@@ -180,7 +205,7 @@ def _linked(record: Record) -> bool:
     return False
 
 
-def find_records(root: HtmlElement, content: list | None = None) -> list[Record]:
+def find_records(root: HtmlElement, content: list | None = None, texts: dict | None = None) -> list[Record]:
     """The best set of look-alike priced records on the page ([] when there is none).
 
     Sets are weighed by their size, with records that link somewhere counting in full and
@@ -189,10 +214,11 @@ def find_records(root: HtmlElement, content: list | None = None) -> list[Record]
     best: list[Record] = []
     best_score, best_depth = 1.0, 0
     cache: dict = {}
+    texts = {} if texts is None else texts
     for members in sorted(candidate_groups(root, content), key=len, reverse=True):
         if len(members) < max(2, best_score):
             break
-        priced = [m for m in members if _priced(m, cache)]
+        priced = [m for m in members if _priced(m, cache, texts)]
         if len(priced) < max(2, best_score):
             continue
         records, seen = [], set()
@@ -207,7 +233,7 @@ def find_records(root: HtmlElement, content: list | None = None) -> list[Record]
         depth = sum(1 for _ in records[0][0].iterancestors())
         if not (score > best_score or (best and score == best_score and depth < best_depth)):
             continue
-        if sum(bool(FEEDBACK.search(" ".join(record_text(r).split()))) for r in records) * 2 >= len(records):
+        if sum(bool(FEEDBACK.search(" ".join(record_text(r, texts).split()))) for r in records) * 2 >= len(records):
             continue
         if _in_feedback_box(records[0][0]):
             continue
