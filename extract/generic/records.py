@@ -143,14 +143,27 @@ def _runs(parent: HtmlElement, children: list[HtmlElement]) -> list[Record]:
 
 
 def _priced(record: Record, cache: dict | None = None, texts: dict | None = None) -> bool:
-    """A price, and words besides it (a bare amount is a cell of a record, not a record)."""
-    if cache is not None:
-        if record not in cache:
-            cache[record] = _priced(record, texts=texts)
+    """A price, and words besides it (a bare amount is a cell of a record, not a record).
+
+    ``cache`` keeps the verdict per record and per text (nested wrappers often show the very
+    same text); ``texts`` keeps each node's text."""
+    if cache is not None and record in cache:
         return cache[record]
     if sum(len(node.text_content()) for node in record) > 4 * MAX_RECORD_TEXT:
-        return False  # a whole column or page, not an item
-    text = record_text(record, texts)
+        verdict = False  # a whole column or page, not an item
+    else:
+        text = record_text(record, texts)
+        verdict = cache.get(text) if cache is not None else None
+        if verdict is None:
+            verdict = _priced_text(text)
+            if cache is not None:
+                cache[text] = verdict
+    if cache is not None:
+        cache[record] = verdict
+    return verdict
+
+
+def _priced_text(text: str) -> bool:
     if len(text) > 2 * MAX_RECORD_TEXT or not any(c.isdigit() for c in text) or not CURRENCY_HINT.search(text):
         return False
     text = " ".join(text.split())
