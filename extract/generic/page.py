@@ -187,17 +187,19 @@ class GenericPage(MarketPage):
         if node is None:
             return None
         title = self.single_title or ""
-        offered = None
+        offered = previous = None
         while node is not None:
             text = record_text((node,), self._texts)
             if len(text) > 12 * MAX_RECORD_TEXT:
                 break
-            if parse_prices(text.replace(title, " ", 1)):
+            # A wrapper showing just the text of the box inside it holds no price that box lacked.
+            if text != previous and parse_prices(text.replace(title, " ", 1)):
                 if len(clean_text(text)) <= 4 * MAX_RECORD_TEXT:
                     return node
                 if offered is None:
                     offered = self._has_purchase_control() or bool(re.search(r"price|цена|стоимость", text, re.I))
                 return node if offered else None
+            previous = text
             node = node.getparent()
         return None
 
