@@ -100,11 +100,16 @@ def _alike(members: list[Record]) -> list[Record]:
     shapes = [_shape(m[0]) if len(m) == 1 else frozenset().union(*map(_shape, m)) for m in members]
     sample = shapes if len(shapes) <= 40 else shapes[:: max(1, len(shapes) // 40)]
     alike = []
+    verdicts: dict[frozenset, bool] = {}  # records of one build share their verdict
     for record, shape in zip(members, shapes):
-        matches = sum(
-            (not shape and not other) or (len(shape & other) / max(1, len(shape | other)) >= 0.5) for other in sample
-        )
-        if matches * 2 > len(sample):
+        verdict = verdicts.get(shape)
+        if verdict is None:
+            matches = sum(
+                (not shape and not other) or (len(shape & other) / max(1, len(shape | other)) >= 0.5)
+                for other in sample
+            )
+            verdict = verdicts[shape] = matches * 2 > len(sample)
+        if verdict:
             alike.append(record)
     return alike
 
