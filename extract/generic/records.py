@@ -169,7 +169,7 @@ def _priced(record: Record, cache: dict | None = None, texts: dict | None = None
 
 
 def _priced_text(text: str) -> bool:
-    if len(text) > 2 * MAX_RECORD_TEXT or not any(c.isdigit() for c in text) or not CURRENCY_HINT.search(text):
+    if len(text) > 2 * MAX_RECORD_TEXT or not any(map(str.isdigit, text)) or not CURRENCY_HINT.search(text):
         return False
     text = " ".join(text.split())
     return bool(_LETTERS.search(_LABEL_WORDS.sub(" ", _CODES.sub(" ", text)))) and bool(parse_prices(text))
