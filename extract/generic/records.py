@@ -236,7 +236,15 @@ def find_records(root: HtmlElement, content: list | None = None, texts: dict | N
     for members in sorted(candidate_groups(root, content), key=len, reverse=True):
         if len(members) < max(2, best_score):
             break
-        priced = [m for m in members if _priced(m, cache, texts)]
+        # Once too few members are left to reach the bar, the rest need not be read.
+        priced, unpriced, spare = [], 0, len(members) - max(2, best_score)
+        for member in members:
+            if _priced(member, cache, texts):
+                priced.append(member)
+            else:
+                unpriced += 1
+                if unpriced > spare:
+                    break
         if len(priced) < max(2, best_score):
             continue
         records, seen = [], set()
