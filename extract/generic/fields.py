@@ -189,6 +189,12 @@ def _shape_features(text, tag, kind, parent_tag, href, label, marks, is_label) -
 
 
 @lru_cache(maxsize=50_000)
+def segment_prices(text: str) -> tuple:
+    """``parse_prices`` of a segment's text, remembered (features and decoding both read it)."""
+    return tuple(parse_prices(text))
+
+
+@lru_cache(maxsize=50_000)
 def text_features(text: str) -> tuple[str, ...]:
     """Features of the words alone (cached: labels, vendors and places repeat across records)."""
     f = []
@@ -206,7 +212,7 @@ def text_features(text: str) -> tuple[str, ...]:
     if _DECORATION.search(text):
         f.append("deco")
     if len(text) <= 120:
-        prices = parse_prices(text)
+        prices = segment_prices(text)
         if prices:
             f.append("price")
             f.append("crypto" if prices[0].currency in CRYPTO_CODES else "fiat")

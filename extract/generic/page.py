@@ -10,7 +10,7 @@ from lxml.html import HtmlElement
 from extract.document import clean_text, visible_text
 from extract.generic.cues import BUYER, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS, PURCHASE
 from extract.generic.fields import (
-    Segment, _ROUTE, href_shape, record_features, record_segments, vendor_name,
+    Segment, _ROUTE, href_shape, record_features, record_segments, segment_prices, vendor_name,
 )
 from extract.generic.model import active_model
 from extract.generic.pagetype import page_features
@@ -249,7 +249,7 @@ class GenericPage(MarketPage):
         top = max(priced, key=lambda j: probs[j, col("price")], default=None)
         for i in priced:  # in reading order: the price shown first leads
             if probs[i, col("price")] >= 0.1 or i == top:
-                for money in parse_prices(segments[i].text):
+                for money in segment_prices(segments[i].text):
                     if money not in prices:
                         prices.append(money)
         if not prices:
