@@ -58,7 +58,7 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
     out: list[Segment] = []
 
     def add(text, node, kind, href=None, parent_tag=None):
-        text = clean_text(text)
+        text = " ".join(text.split()) if text else ""  # clean_text, without the regular expression
         if text and len(out) < limit:
             parent = node.getparent()
             marks = f"{node.get('class') or ''} {node.get('id') or ''}"
@@ -158,10 +158,17 @@ def _bucket(value: int, edges: tuple) -> int:
 
 
 def shape_features(segment: Segment) -> list[str]:
-    text = segment.text
+    return list(_shape_features(segment.text, segment.tag, segment.kind, segment.parent_tag, segment.href,
+                                segment.label, segment.marks, segment.is_label))
+
+
+@lru_cache(maxsize=50_000)
+def _shape_features(text, tag, kind, parent_tag, href, label, marks, is_label) -> tuple[str, ...]:
+    """The features of a segment with these attributes (cached: records of a page repeat their build)."""
+    segment = Segment(text, tag, parent_tag, href, kind, label, is_label, marks=marks)
     f = [f"tag={segment.tag}", f"kind={segment.kind}", f"ptag={segment.parent_tag}",
          f"len={_bucket(len(text), (2, 5, 15, 40, 100, 250))}", f"words={_bucket(len(text.split()), (1, 2, 4, 8, 16))}"]
-    digits = sum(c.isdigit() for c in text)
+    digits = sum(map(str.isdigit, text))
     f.append(f"digits={_bucket(int(10 * digits / len(text)), (0, 1, 3, 6))}")
     if segment.href is not None:
         f.append(f"href={href_shape(segment.href)}")
@@ -178,7 +185,13 @@ def shape_features(segment: Segment) -> list[str]:
     if segment.is_label:
         f.append(f"islabel={segment.is_label}")
     f.extend(text_features(text))
-    return f
+    return tuple(f)
+
+
+@lru_cache(maxsize=50_000)
+def segment_prices(text: str) -> tuple:
+    """``parse_prices`` of a segment's text, remembered (features and decoding both read it)."""
+    return tuple(parse_prices(text))
 
 
 @lru_cache(maxsize=50_000)
@@ -199,7 +212,7 @@ def text_features(text: str) -> tuple[str, ...]:
     if _DECORATION.search(text):
         f.append("deco")
     if len(text) <= 120:
-        prices = parse_prices(text)
+        prices = segment_prices(text)
         if prices:
             f.append("price")
             f.append("crypto" if prices[0].currency in CRYPTO_CODES else "fiat")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 from functools import cached_property
 
 from lxml.html import HtmlElement
@@ -9,7 +10,7 @@ from lxml.html import HtmlElement
 from extract.document import clean_text, visible_text
 from extract.generic.cues import BUYER, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS, PURCHASE
 from extract.generic.fields import (
-    Segment, _ROUTE, href_shape, record_features, record_segments, vendor_name,
+    Segment, _ROUTE, href_shape, record_features, record_segments, segment_prices, vendor_name,
 )
 from extract.generic.model import active_model
 from extract.generic.pagetype import page_features
@@ -20,6 +21,7 @@ from extract.model import RawListing
 from extract.nlp import places_in
 
 _HEADINGS = ("h1", "h2", "h3", "h4")
+_TITLE_TAGS = frozenset(("h1", "h2", "h3", "h4", "a", "div", "span", "td", "b", "strong", "p", "li"))
 _CYRILLIC = re.compile(r"[а-яё]", re.I)
 _LETTERS3 = re.compile(r"[^\W\d_].*[^\W\d_].*[^\W\d_]", re.S)
 _TITLE_SPLIT = re.compile(r"\s+[|\-–—:»·]\s+")
@@ -28,10 +30,17 @@ THRESHOLD = 0.35
 PAGE_MODEL_SURE = 0.9
 
 
-def _similarity(a: str, b: str) -> float:
-    from difflib import SequenceMatcher
+def _similarity(a: str, b: str, above: float = -1.0) -> float:
+    """The two texts' likeness; 0 when it cannot beat ``above`` (the cheap upper bounds say so)."""
+    matcher = SequenceMatcher(None, a.casefold(), b.casefold(), autojunk=False)
+    if matcher.real_quick_ratio() <= above or matcher.quick_ratio() <= above:
+        return 0.0
+    return matcher.ratio()
 
-    return SequenceMatcher(None, a.casefold(), b.casefold(), autojunk=False).ratio()
+
+def _clean(text: str | None) -> str:
+    """``clean_text`` without the regular expression (str.split folds the same whitespace)."""
+    return " ".join(text.split()) if text else ""
 
 
 def _holds(block: HtmlElement, tops: list) -> bool:
@@ -47,7 +56,8 @@ class GenericPage(MarketPage):
     def __init__(self, doc, url=None):
         super().__init__(doc, url)
         self._content = list(content_elements(self.root))
-        self.records: list[Record] = find_records(self.root, self._content)
+        self._texts: dict = {}  # node -> its folded text, shared by the record search and the item block
+        self.records: list[Record] = find_records(self.root, self._content, self._texts)
         self.profile = self._looks_like_profile()
         self.page_type = self._classify()
 
@@ -130,21 +140,23 @@ class GenericPage(MarketPage):
         """The item's name: the content text that best matches the page's <title>, else the
         first heading in the content."""
         page_title = self.doc.title
+        title_cf = page_title.casefold()
         best, best_score = None, 0.0
         headings = []
         for node in self._content:
-            if node.tag in ("h1", "h2", "h3", "h4", "a", "div", "span", "td", "b", "strong", "p", "li"):
-                own = clean_text(node.text)
+            if node.tag in _TITLE_TAGS:
+                own = _clean(node.text)
                 if node.tag in _HEADINGS:
                     own = visible_text(node)
                     if own and not node.findall(".//a[@href='/']"):
                         headings.append(own)
                 if len(own) < 4 or len(own) > 250:
                     continue
-                if page_title and own.casefold() in page_title.casefold():
+                if page_title and own.casefold() in title_cf:
                     score = len(own) / max(len(page_title), 1) + 0.5
                 elif page_title:
-                    score = _similarity(own, page_title) if len(own) > 0.5 * len(page_title) else 0
+                    # Only a score above the best so far counts: hopeless ones are not worked out.
+                    score = _similarity(own, page_title, best_score) if len(own) > 0.5 * len(page_title) else 0
                 else:
                     score = 0
                 if score > best_score:
@@ -175,17 +187,19 @@ class GenericPage(MarketPage):
         if node is None:
             return None
         title = self.single_title or ""
-        offered = None
+        offered = previous = None
         while node is not None:
-            text = record_text((node,))
+            text = record_text((node,), self._texts)
             if len(text) > 12 * MAX_RECORD_TEXT:
                 break
-            if parse_prices(text.replace(title, " ", 1)):
+            # A wrapper showing just the text of the box inside it holds no price that box lacked.
+            if text != previous and parse_prices(text.replace(title, " ", 1)):
                 if len(clean_text(text)) <= 4 * MAX_RECORD_TEXT:
                     return node
                 if offered is None:
                     offered = self._has_purchase_control() or bool(re.search(r"price|цена|стоимость", text, re.I))
                 return node if offered else None
+            previous = text
             node = node.getparent()
         return None
 
@@ -235,7 +249,7 @@ class GenericPage(MarketPage):
         top = max(priced, key=lambda j: probs[j, col("price")], default=None)
         for i in priced:  # in reading order: the price shown first leads
             if probs[i, col("price")] >= 0.1 or i == top:
-                for money in parse_prices(segments[i].text):
+                for money in segment_prices(segments[i].text):
                     if money not in prices:
                         prices.append(money)
         if not prices:

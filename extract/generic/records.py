@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from functools import lru_cache
 
 from lxml.html import HtmlElement
 
@@ -35,7 +36,12 @@ def is_chrome(node: HtmlElement) -> bool:
         return False  # page-wide layout classes ("right-sidebar" on <body>) say nothing about content
     if node.tag in CHROME_TAGS or node.get("role") == "navigation":
         return True
-    marks = f"{node.get('class') or ''} {node.get('id') or ''}".replace("_", " ").replace("-", " ")
+    return _chrome_marks(node.get("class"), node.get("id"))
+
+
+@lru_cache(maxsize=20_000)
+def _chrome_marks(cls: str | None, ident: str | None) -> bool:
+    marks = f"{cls or ''} {ident or ''}".replace("_", " ").replace("-", " ")
     return bool(marks.strip()) and bool(CHROME_MARKS.search(marks))
 
 
@@ -50,11 +56,21 @@ def content_elements(root: HtmlElement):
         stack.extend(reversed(node))
 
 
-def record_text(record: Record) -> str:
+def node_text(node: HtmlElement, cache: dict | None = None) -> str:
+    """The node's text, whitespace folded (remembered in ``cache`` when one is given)."""
+    if cache is None:
+        return " ".join(" ".join(node.itertext()).split())
+    text = cache.get(node)
+    if text is None:
+        text = cache[node] = " ".join(" ".join(node.itertext()).split())
+    return text
+
+
+def record_text(record: Record, cache: dict | None = None) -> str:
     """The record's text, with hover texts (``title`` attributes) that may carry the price."""
     parts = []
     for node in record:
-        parts.append(" ".join(" ".join(node.itertext()).split()))
+        parts.append(node_text(node, cache))
         for titled in node.iterfind(".//*[@title]"):
             parts.append(titled.get("title"))
         if node.get("title"):
@@ -84,17 +100,27 @@ def _alike(members: list[Record]) -> list[Record]:
     shapes = [_shape(m[0]) if len(m) == 1 else frozenset().union(*map(_shape, m)) for m in members]
     sample = shapes if len(shapes) <= 40 else shapes[:: max(1, len(shapes) // 40)]
     alike = []
+    verdicts: dict[frozenset, bool] = {}  # records of one build share their verdict
     for record, shape in zip(members, shapes):
-        matches = sum(
-            (not shape and not other) or (len(shape & other) / max(1, len(shape | other)) >= 0.5) for other in sample
-        )
-        if matches * 2 > len(sample):
+        verdict = verdicts.get(shape)
+        if verdict is None:
+            matches = sum(
+                (not shape and not other) or (len(shape & other) / max(1, len(shape | other)) >= 0.5)
+                for other in sample
+            )
+            verdict = verdicts[shape] = matches * 2 > len(sample)
+        if verdict:
             alike.append(record)
     return alike
 
 
 def _stable_classes(node: HtmlElement) -> str:
-    return " ".join(sorted(t for t in (node.get("class") or "").split() if not any(c.isdigit() for c in t)))
+    return _stable(node.get("class") or "")
+
+
+@lru_cache(maxsize=20_000)
+def _stable(classes: str) -> str:
+    return " ".join(sorted(t for t in classes.split() if not any(c.isdigit() for c in t)))
 
 
 def _runs(parent: HtmlElement, children: list[HtmlElement]) -> list[Record]:
@@ -121,16 +147,29 @@ def _runs(parent: HtmlElement, children: list[HtmlElement]) -> list[Record]:
     return [r for r in runs if r[0].tag == starts]
 
 
-def _priced(record: Record, cache: dict | None = None) -> bool:
-    """A price, and words besides it (a bare amount is a cell of a record, not a record)."""
-    if cache is not None:
-        if record not in cache:
-            cache[record] = _priced(record)
+def _priced(record: Record, cache: dict | None = None, texts: dict | None = None) -> bool:
+    """A price, and words besides it (a bare amount is a cell of a record, not a record).
+
+    ``cache`` keeps the verdict per record and per text (nested wrappers often show the very
+    same text); ``texts`` keeps each node's text."""
+    if cache is not None and record in cache:
         return cache[record]
     if sum(len(node.text_content()) for node in record) > 4 * MAX_RECORD_TEXT:
-        return False  # a whole column or page, not an item
-    text = record_text(record)
-    if len(text) > 2 * MAX_RECORD_TEXT or not any(c.isdigit() for c in text) or not CURRENCY_HINT.search(text):
+        verdict = False  # a whole column or page, not an item
+    else:
+        text = record_text(record, texts)
+        verdict = cache.get(text) if cache is not None else None
+        if verdict is None:
+            verdict = _priced_text(text)
+            if cache is not None:
+                cache[text] = verdict
+    if cache is not None:
+        cache[record] = verdict
+    return verdict
+
+
+def _priced_text(text: str) -> bool:
+    if len(text) > 2 * MAX_RECORD_TEXT or not any(map(str.isdigit, text)) or not CURRENCY_HINT.search(text):
         return False
     text = " ".join(text.split())
     return bool(_LETTERS.search(_LABEL_WORDS.sub(" ", _CODES.sub(" ", text)))) and bool(parse_prices(text))
@@ -139,8 +178,12 @@ def _priced(record: Record, cache: dict | None = None) -> bool:
 def candidate_groups(root: HtmlElement, content: list | None = None) -> list[list[Record]]:
     groups: list[list[Record]] = []
     spread: dict[tuple, list[Record]] = defaultdict(list)
-    for parent in content if content is not None else content_elements(root):
-        children = [c for c in parent if isinstance(c.tag, str) and c.tag not in _SKIP and not is_chrome(c)]
+    if content is None:
+        content = list(content_elements(root))
+    # A child of a content element is chrome exactly when it is not itself a content element.
+    inside = set(content)
+    for parent in content:
+        children = [c for c in parent if c in inside and c.tag not in _SKIP]
         if len(children) < 2:
             continue
         by_tag: dict[str, list[Record]] = defaultdict(list)
@@ -180,7 +223,7 @@ def _linked(record: Record) -> bool:
     return False
 
 
-def find_records(root: HtmlElement, content: list | None = None) -> list[Record]:
+def find_records(root: HtmlElement, content: list | None = None, texts: dict | None = None) -> list[Record]:
     """The best set of look-alike priced records on the page ([] when there is none).
 
     Sets are weighed by their size, with records that link somewhere counting in full and
@@ -189,10 +232,19 @@ def find_records(root: HtmlElement, content: list | None = None) -> list[Record]
     best: list[Record] = []
     best_score, best_depth = 1.0, 0
     cache: dict = {}
+    texts = {} if texts is None else texts
     for members in sorted(candidate_groups(root, content), key=len, reverse=True):
         if len(members) < max(2, best_score):
             break
-        priced = [m for m in members if _priced(m, cache)]
+        # Once too few members are left to reach the bar, the rest need not be read.
+        priced, unpriced, spare = [], 0, len(members) - max(2, best_score)
+        for member in members:
+            if _priced(member, cache, texts):
+                priced.append(member)
+            else:
+                unpriced += 1
+                if unpriced > spare:
+                    break
         if len(priced) < max(2, best_score):
             continue
         records, seen = [], set()
@@ -207,7 +259,7 @@ def find_records(root: HtmlElement, content: list | None = None) -> list[Record]
         depth = sum(1 for _ in records[0][0].iterancestors())
         if not (score > best_score or (best and score == best_score and depth < best_depth)):
             continue
-        if sum(bool(FEEDBACK.search(" ".join(record_text(r).split()))) for r in records) * 2 >= len(records):
+        if sum(bool(FEEDBACK.search(" ".join(record_text(r, texts).split()))) for r in records) * 2 >= len(records):
             continue
         if _in_feedback_box(records[0][0]):
             continue
