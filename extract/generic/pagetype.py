@@ -7,7 +7,7 @@ the decision; gates (captcha, login, error) are decided before, in extract.gates
 from __future__ import annotations
 
 from extract.document import clean_text, visible_text
-from extract.generic.cues import BUYER, LABEL_ALONE, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS
+from extract.generic.cues import BUYER, EMPTY_LIST, LABEL_ALONE, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS, PURCHASE
 from extract.generic.records import record_text
 from extract.measures import parse_prices
 
@@ -83,4 +83,20 @@ def page_features(page) -> list[str]:
     f.append(f"rec={rec}&profile={int(page.profile)}")
     f.append(f"rec={rec}&block={'none' if block is None else 'yes'}")
     f.append(f"rec={rec}&purchase={int(purchase)}")
+    f.append(f"empty_list={int(empty_list(page))}")
     return f
+
+
+def empty_list(page) -> bool:
+    """The page says its list came out empty ("No products found in this category", "ничего не найдено")."""
+    return bool(EMPTY_LIST.search(" ".join(page.doc.text.split()[:5000])))
+
+
+def purchase_controls(page) -> int:
+    """Buttons, submit inputs and links whose short label asks to buy."""
+    n = 0
+    for node in page.root.iter("button", "input", "a"):
+        label = visible_text(node) if node.tag != "input" else (node.get("value") or "")
+        if len(label) < 30 and PURCHASE.search(label):
+            n += 1
+    return n
