@@ -7,7 +7,7 @@ from functools import cached_property
 from lxml.html import HtmlElement
 
 from extract.document import clean_text, visible_text
-from extract.generic.cues import BUYER, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS, PURCHASE
+from extract.generic.cues import BUYER, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS, PURCHASE, RELATED_ITEMS
 from extract.generic.fields import (
     Segment, _ROUTE, href_shape, record_features, record_segments, vendor_name,
 )
@@ -101,8 +101,11 @@ class GenericPage(MarketPage):
         return self._list_evidence(kind or self._classify_by_rules())
 
     def _list_evidence(self, kind: str) -> str:
-        """A list whose records were not found still shows itself: one buy button per item,
-        or the page saying the list came out empty. Neither is learnt from one market's pages."""
+        """Evidence the model cannot weigh from few pages. An item page names its related items;
+        a list whose records were not found still shows itself: one buy button per item, or the
+        page saying the list came out empty."""
+        if kind == "category" and self._lone_item_beside_records() and RELATED_ITEMS.search(self.doc.text):
+            return "listing"  # one item, and the items it names as related
         if kind == "category" or self.records or self.profile:
             return kind
         if purchase_controls(self) >= MANY_OFFERS:

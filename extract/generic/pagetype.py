@@ -6,6 +6,8 @@ the decision; gates (captcha, login, error) are decided before, in extract.gates
 """
 from __future__ import annotations
 
+import re
+
 from extract.document import clean_text, visible_text
 from extract.generic.cues import BUYER, EMPTY_LIST, LABEL_ALONE, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS, PURCHASE
 from extract.generic.records import record_text
@@ -89,7 +91,12 @@ def page_features(page) -> list[str]:
 
 def empty_list(page) -> bool:
     """The page says its list came out empty ("No products found in this category", "ничего не найдено")."""
-    return bool(EMPTY_LIST.search(" ".join(page.doc.text.split()[:5000])))
+    text = " ".join(page.doc.text.split()[:5000])
+    # "No products in the cart" is a visitor's empty cart, not an empty list.
+    return any(not _CART.match(text, m.end()) for m in EMPTY_LIST.finditer(text))
+
+
+_CART = re.compile(r"[^.!?]{0,20}(?:cart|basket|корзин)", re.I)
 
 
 def purchase_controls(page) -> int:
