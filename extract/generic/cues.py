@@ -34,6 +34,8 @@ PROFILE_WORDS = words(CUES["profile_words"])
 PROFILE_TITLE = words(CUES["profile_title"])
 BUYER = words(CUES["buyer"])
 LIST_TITLE = words(CUES["list_title"])
+EMPTY_LIST = words(CUES["empty_list"])  # "no products in this category", "ничего не найдено"
+RELATED_ITEMS = words(CUES["related_items"])  # an item page's "Related products", "похожие товары"
 NOT_PRICE_CONTEXT = re.compile("|".join(re.escape(w) for w in CUES["not_price_context"]), re.I)
 FEEDBACK = re.compile(
     r"\b\w[*]{2,}\w\b|\b\w\.\.\.\w\b|\b\w(?: \.){3} \w\b|^\d+[dhwm](?: \d+[hm])? |"

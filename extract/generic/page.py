@@ -8,12 +8,12 @@ from functools import cached_property
 from lxml.html import HtmlElement
 
 from extract.document import clean_text, visible_text
-from extract.generic.cues import BUYER, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS, PURCHASE
+from extract.generic.cues import BUYER, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS, PURCHASE, RELATED_ITEMS
 from extract.generic.fields import (
     Segment, _ROUTE, href_shape, record_features, record_segments, segment_prices, vendor_name,
 )
 from extract.generic.model import active_model
-from extract.generic.pagetype import page_features
+from extract.generic.pagetype import empty_list, page_features, purchase_controls
 from extract.generic.records import MAX_RECORD_TEXT, Record, content_elements, find_records, record_text
 from extract.markets.base import MarketPage
 from extract.measures import parse_prices
@@ -28,6 +28,8 @@ _TITLE_SPLIT = re.compile(r"\s+[|\-–—:»·]\s+")
 # How sure the model must be before a field is filled (a wrong value costs more than none).
 THRESHOLD = 0.35
 PAGE_MODEL_SURE = 0.9
+# So many buy buttons on a page without item records means many items on offer, not one.
+MANY_OFFERS = 8
 
 
 def _similarity(a: str, b: str, above: float = -1.0) -> float:
@@ -101,11 +103,26 @@ class GenericPage(MarketPage):
         Leave-one-market-out, the model alone was right on 84 % of pages, the rules on 86 %,
         the two together on 89 % (bench/lomo.py)."""
         model = active_model()
+        kind = None
         if model is not None and model.page is not None:
             probs = model.page.probabilities([self.features])[0]
             if probs.max() >= PAGE_MODEL_SURE:
-                return model.page.labels[int(probs.argmax())]
-        return self._classify_by_rules()
+                kind = model.page.labels[int(probs.argmax())]
+        return self._list_evidence(kind or self._classify_by_rules())
+
+    def _list_evidence(self, kind: str) -> str:
+        """Evidence the model cannot weigh from few pages. An item page names its related items;
+        a list whose records were not found still shows itself: one buy button per item, or the
+        page saying the list came out empty."""
+        if kind == "category" and self._lone_item_beside_records() and RELATED_ITEMS.search(self.doc.text):
+            return "listing"  # one item, and the items it names as related
+        if kind == "category" or self.records or self.profile:
+            return kind
+        if purchase_controls(self) >= MANY_OFFERS:
+            return "category"
+        if empty_list(self) and not self._has_purchase_control():
+            return "category"
+        return kind
 
     def _classify_by_rules(self) -> str:
         """Without a model: the shapes alone."""

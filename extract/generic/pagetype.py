@@ -6,8 +6,10 @@ the decision; gates (captcha, login, error) are decided before, in extract.gates
 """
 from __future__ import annotations
 
+import re
+
 from extract.document import clean_text, visible_text
-from extract.generic.cues import BUYER, LABEL_ALONE, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS
+from extract.generic.cues import BUYER, EMPTY_LIST, LABEL_ALONE, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS, PURCHASE
 from extract.generic.records import record_text
 from extract.measures import parse_prices
 
@@ -83,4 +85,25 @@ def page_features(page) -> list[str]:
     f.append(f"rec={rec}&profile={int(page.profile)}")
     f.append(f"rec={rec}&block={'none' if block is None else 'yes'}")
     f.append(f"rec={rec}&purchase={int(purchase)}")
+    f.append(f"empty_list={int(empty_list(page))}")
     return f
+
+
+def empty_list(page) -> bool:
+    """The page says its list came out empty ("No products found in this category", "ничего не найдено")."""
+    text = " ".join(page.doc.text.split()[:5000])
+    # "No products in the cart" is a visitor's empty cart, not an empty list.
+    return any(not _CART.match(text, m.end()) for m in EMPTY_LIST.finditer(text))
+
+
+_CART = re.compile(r"[^.!?]{0,20}(?:cart|basket|корзин)", re.I)
+
+
+def purchase_controls(page) -> int:
+    """Buttons, submit inputs and links whose short label asks to buy."""
+    n = 0
+    for node in page.root.iter("button", "input", "a"):
+        label = visible_text(node) if node.tag != "input" else (node.get("value") or "")
+        if len(label) < 30 and PURCHASE.search(label):
+            n += 1
+    return n
