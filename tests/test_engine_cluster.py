@@ -37,6 +37,14 @@ def _open(cluster, prefix: str) -> ElasticsearchIndex:
     return index
 
 
+def _replicated(index, wait_s: int = 120) -> None:
+    """Wait until every shard of the index has its primary and its replica started (green): a node
+    lost before a replica exists takes that shard with it, which one replica does not promise to survive."""
+    health = index.client.cluster.health(index=index.alias, wait_for_status="green", timeout=f"{wait_s}s",
+                                         params={"request_timeout": wait_s + 10})
+    assert health["status"] == "green", health
+
+
 def test_nodes_lost_during_ingest_and_search_lose_no_acknowledged_listing(cluster):
     index = _open(cluster, unique_prefix("cluster"))
     batches = [listings(range(start, start + 160), market="c1") for start in range(0, 4000, 160)]
@@ -72,8 +80,10 @@ def test_nodes_lost_during_ingest_and_search_lose_no_acknowledged_listing(cluste
         reader.start()
         while len(acknowledged) < 800 and writer.is_alive():
             time.sleep(0.05)
+        _replicated(index)  # one replica of every shard in place: what the cluster promises to survive
         cluster.stop_node(1)  # a node dies while both run
-        writer.join()
+        writer.join(timeout=300)
+        assert not writer.is_alive(), "ingest did not finish within 5 minutes of losing a node"
         stop_searching.set()
         reader.join()
         assert len(acknowledged) >= 2500 and search_failures == [] and len(answers) > 20
@@ -86,6 +96,7 @@ def test_nodes_lost_during_ingest_and_search_lose_no_acknowledged_listing(cluste
         # Searches only: the node that holds the cluster-manager role goes too; with node 1 back,
         # two of three remain, a new manager is elected, and every answer stays complete.
         cluster.start_node(1)
+        _replicated(index)
         expected = index.search("drug:cocaine").total
         stop_searching = threading.Event()
         answers.clear()
