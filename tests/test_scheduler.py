@@ -157,7 +157,10 @@ def test_sigterm_stops_new_runs_and_interrupts_the_running_one(tmp_path, http_mi
 
 
 def _statuses(data: Path) -> list[str]:
+    """The runs' statuses; none while the scheduler has made the file but not yet its table."""
     with sqlite3.connect(data / "runs.sqlite") as db:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'").fetchone():
+            return []
         return [row[0] for row in db.execute("SELECT status FROM runs ORDER BY started")]
 
 
