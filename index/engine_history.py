@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from index.history import price_moved
 
 
 _KEYWORD = {"type": "keyword"}
@@ -29,7 +30,6 @@ _CHANGE_MAPPINGS = {"dynamic": False, "properties": {
     "change_id": _KEYWORD, "at": _KEYWORD, "market": _KEYWORD, "kind": _KEYWORD, "listing_id": _KEYWORD, "vendor": _KEYWORD,
     "seq": {"type": "integer"}}}
 _PAGE = 1000
-_PRICE_TOLERANCE = 0.01  # as in index/history.py: rounding in conversions is not news
 _ATTEMPTS = 50
 
 
@@ -163,7 +163,7 @@ class EngineHistory:
         row = stored["_source"]
         if row.get("gone_at"):
             change = {**base, "kind": "returned_listing", "detail": {"gone_at": row["gone_at"]}}
-        elif _moved(row.get("price"), listing.get("price")) and row.get("currency") == listing.get("currency"):
+        elif price_moved(row.get("price"), listing.get("price")) and row.get("currency") == listing.get("currency"):
             change = {**base, "kind": "price_change", "detail": {
                 "old": row.get("price"), "new": listing.get("price"), "currency": listing.get("currency"),
                 "old_usd": row.get("price_usd"), "new_usd": listing.get("price_usd")}}
@@ -272,12 +272,6 @@ class EngineHistory:
             linked = {(o["market"], o["name"]) for o in others if (o["market"], o["name"]) != (row["market"], row["name"])}
             row["linked"] = [{"market": market, "name": other} for market, other in sorted(linked)]
         return sorted(rows, key=lambda row: row["market"])
-
-
-def _moved(old: float | None, new: float | None) -> bool:
-    if old is None or new is None:
-        return False
-    return abs(new - old) > _PRICE_TOLERANCE * max(abs(old), 1e-9)
 
 
 def _keys(row: dict) -> list[str]:

@@ -109,7 +109,7 @@ class History:
                                                                         "currency": listing.get("currency")}})
         elif row["gone_at"]:
             changes.append({**base, "kind": "returned_listing", "detail": {"gone_at": row["gone_at"]}})
-        elif _moved(row["price"], listing.get("price")) and row["currency"] == listing.get("currency"):
+        elif price_moved(row["price"], listing.get("price")) and row["currency"] == listing.get("currency"):
             changes.append({**base, "kind": "price_change", "detail": {
                 "old": row["price"], "new": listing.get("price"), "currency": listing.get("currency"),
                 "old_usd": row["price_usd"], "new_usd": listing.get("price_usd")}})
@@ -191,7 +191,8 @@ def _vendor_row(row: sqlite3.Row) -> dict:
     return vendor
 
 
-def _moved(old: float | None, new: float | None) -> bool:
+def price_moved(old: float | None, new: float | None) -> bool:
+    """A price change worth recording (conversion rounding is not news); shared by both history stores."""
     if old is None or new is None:
         return False
     return abs(new - old) > _PRICE_TOLERANCE * max(abs(old), 1e-9)
