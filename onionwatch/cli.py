@@ -497,7 +497,7 @@ def cmd_replay(args, config) -> int:
                 ingest_warc(Path(warc), args.market, root, sinks, report)
             except Exception as exc:  # garbage or a damaged capture: say so, go on with the next file
                 print(f"onionwatch replay: {warc}: not a readable WARC capture ({type(exc).__name__}: "
-                      f"{terminal_text(str(exc))[:200]}); check it with 'onionwatch captures verify'", file=sys.stderr)
+                      f"{' '.join(terminal_text(str(exc)).split())[:200]}); check it with 'onionwatch captures verify'", file=sys.stderr)
                 status = 1
                 continue
             print(f"{warc}: {report.pages} pages, {report.listings} listings, {report.indexed} indexed")

@@ -139,7 +139,7 @@ def _records_in(folder: Path, since: float) -> int:
         return 0
     if newest is None:
         return 0
-    from warcio.archiveiterator import ArchiveIterator
+    from crawlers.warcreader import ArchiveIterator
 
     count = 0
     try:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from warcio.archiveiterator import ArchiveIterator
+from crawlers.warcreader import ArchiveIterator
 
 from onionwatch import __version__
 from onionwatch.exporters.rows import digest_hex

@@ -242,7 +242,7 @@ class Service:
 
     def read_capture(self, warc_file: str, offset: int) -> CaptureRecord:
         """The record at ``offset`` of a capture file in the store, its digest checked again."""
-        from warcio.archiveiterator import ArchiveIterator
+        from crawlers.warcreader import ArchiveIterator
 
         from crawlers.evidence import sha256_digest
 

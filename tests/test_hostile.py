@@ -739,6 +739,25 @@ def test_replay_of_a_missing_or_garbage_warc_is_one_line(tmp_path):
     assert "not a readable WARC capture" in line
 
 
+def test_replay_of_a_warc_with_a_wrong_content_length_is_one_line(tmp_path):
+    """A record whose Content-Length is short makes warcio write a multi-line warning with the
+    file's raw bytes to stderr; the analyst sees onionwatch's one line and nothing else."""
+    from helpers import onionwatch
+
+    body = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html><title>x</title></html>"
+    head = (
+        b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: http://127.0.0.1/x\r\n"
+        b"WARC-Date: 2026-01-01T00:00:00Z\r\nWARC-Record-ID: <urn:uuid:12345678-1234-1234-1234-123456789012>\r\n"
+        b"Content-Type: application/http; msgtype=response\r\nContent-Length: %d\r\n\r\n" % (len(body) - 20)
+    )
+    short = tmp_path / "short.warc.gz"
+    short.write_bytes(gzip.compress((head + body + b"\r\n\r\n") * 2))
+    bad = onionwatch("replay", "--market", "m", str(short), env={"ONIONWATCH_DATA": str(tmp_path / "data")})
+    assert bad.returncode == 1, bad.stderr
+    (line,) = bad.stderr.strip().splitlines()
+    assert "not a readable WARC capture" in line and "Remainder" not in line
+
+
 # --- 13. smaller: deep nesting, page size on file://, nonsense prices --------------------------------
 
 def _deep(levels: int) -> bytes:
