@@ -129,8 +129,50 @@ def currency_code(symbol: str) -> str | None:
     return _SYMBOLS.get(symbol.strip().lower())
 
 
-def _blank(match: re.Match) -> str:
-    return " " * len(match.group())
+# Where a rate expression can start: its label word, or a few characters (at most "1 " and the
+# longest currency word, whitespace aside) before its "=", "≈" or "/".
+_RATE_LABEL_START = re.compile(r"курс|exchange|rate", re.IGNORECASE)
+_RATE_SIGN = re.compile(r"[=≈/]")
+_LONGEST_SYMBOL = max(map(len, _SYMBOLS))
+
+
+def _rate_starts(text: str) -> list[int]:
+    """Every position where ``_RATE_EXPRESSION`` may match, in order (a superset, cheap to find).
+
+    Each branch of the expression starts with a label word, or with an optional "1" and a
+    currency followed by whitespace and its sign; so a match starts at a label word or within
+    ``_LONGEST_SYMBOL + 1`` non-space characters before a sign."""
+    starts = {m.start() for m in _RATE_LABEL_START.finditer(text)}
+    for sign in _RATE_SIGN.finditer(text):
+        position, solid = sign.start(), 0
+        while position > 0 and solid <= _LONGEST_SYMBOL + 1:
+            position -= 1
+            if not text[position].isspace():
+                solid += 1
+            starts.add(position)
+    return sorted(starts)
+
+
+def _mask_rates(text: str) -> tuple[str, int]:
+    """``_RATE_EXPRESSION.subn`` with blanks of the same length, trying only where a rate may start.
+
+    The same leftmost, non-overlapping matches as a scan of every position (matches cannot start
+    anywhere else), without running the long alternation at every character of a long text."""
+    pieces, last, count = [], 0, 0
+    for start in _rate_starts(text):
+        if start < last:
+            continue
+        match = _RATE_EXPRESSION.match(text, start)
+        if match is None or match.end() == start:
+            continue
+        pieces.append(text[last:start])
+        pieces.append(" " * (match.end() - start))
+        last = match.end()
+        count += 1
+    if not count:
+        return text, 0
+    pieces.append(text[last:])
+    return "".join(pieces), count
 
 
 def is_rate_expression(text: str) -> bool:
@@ -139,7 +181,7 @@ def is_rate_expression(text: str) -> bool:
     ``1 BTC = 3 500 000 ₽``, ``Курс: 1 USDT = 92 руб``, ``BTC/USD 9439.54`` are rates: a page
     prints them in its header, and they are never an item's price.
     """
-    masked, count = _RATE_EXPRESSION.subn(_blank, text)
+    masked, count = _mask_rates(text)
     return count > 0 and not find_prices(masked)
 
 
@@ -201,7 +243,7 @@ def find_prices(text: str) -> list[PriceMatch]:
     if not _DIGIT.search(text):
         return []
     if _may_hold_a_rate(text):
-        text = _RATE_EXPRESSION.sub(_blank, text)
+        text = _mask_rates(text)[0]
     numbers = list(_NUMBER_RE.finditer(text))
 
     def after(number: re.Match):
