@@ -240,52 +240,74 @@ def find_prices(text: str) -> list[PriceMatch]:
     (``1500 ₽ 15 $`` is two prices; ``USD 245 / ฿0.0038`` too). Exchange rates are skipped,
     and so are fragments and garbage (``0.0.0…5``): no price rather than a wrong one.
     """
+    return list(_scan_prices(text))
+
+
+def has_price(text: str) -> bool:
+    """``bool(find_prices(text))``, stopping at the first price (the rest of a long text is not read)."""
+    return next(_scan_prices(text), None) is not None
+
+
+def _scan_prices(text: str):
+    """The prices of ``find_prices``, one at a time: each number's neighbours are read when its turn comes."""
     if not _DIGIT.search(text):
-        return []
+        return
     if _may_hold_a_rate(text):
         text = _mask_rates(text)[0]
     numbers = list(_NUMBER_RE.finditer(text))
 
-    def after(number: re.Match):
+    def after(index: int):
         """The currency right after a number (one space at most), unless it reads as a pair (BTC/USD)
         or as the label of what follows ("1459 XMR : No")."""
+        number = numbers[index]
+        if number.start() and text[number.start() - 1].isalpha():
+            return None
         token = _currency_from(text, _spaced(text, number.end(), 1))
         if token and not _PAIR_AFTER.match(text, token[1]) and not _LABEL_AFTER.match(text, token[1]):
             return token
         return None
 
-    def before(number: re.Match):
+    def before(index: int):
         """The currency right before a number (one space at most), unless it ends a word or a pair."""
+        number = numbers[index]
         token = _currency_until(text, _spaced(text, number.start(), -1))
         preceding = text[token[0] - 1] if token and token[0] else " "
         if token and preceding not in "-−/_" and not preceding.isalnum():
             return token
         return None
 
-    afters = [after(number) if not (number.start() and text[number.start() - 1].isalpha()) else None
-              for number in numbers]
-    befores = [before(number) for number in numbers]
-    found: list[PriceMatch] = []
+    afters: dict[int, object] = {}
+    befores: dict[int, object] = {}
+
+    def after_of(index: int):
+        if index not in afters:
+            afters[index] = after(index)
+        return afters[index]
+
+    def before_of(index: int):
+        if index not in befores:
+            befores[index] = before(index)
+        return befores[index]
+
     used: set[int] = set()
     for index, number in enumerate(numbers):
         start, end = number.span()
         previous = text[start - 1] if start else " "
         if previous.isdigit() or previous in _NOT_BEFORE_AMOUNT:
             continue
-        token = afters[index]
+        token = after_of(index)
         # "₽ 15 $": the sign after this number opens the next one only if that one has none after it.
-        if token and index + 1 < len(numbers) and befores[index + 1] == token and afters[index + 1] is None:
+        if token and index + 1 < len(numbers) and before_of(index + 1) == token and after_of(index + 1) is None:
             token = None
         if token is None or token[0] in used:
-            token = befores[index]
+            token = before_of(index)
         if token is None or token[0] in used:
             continue
         code = currency_code(token[2])
         amount = valid_amount(parse_number(number.group()))
         if code and amount is not None:
             used.add(token[0])
-            found.append(PriceMatch(round(amount, 8), code, min(start, token[0]), max(end, token[1])))
-    return found
+            yield PriceMatch(round(amount, 8), code, min(start, token[0]), max(end, token[1]))
 
 
 def parse_prices(text: str) -> list[Money]:

@@ -16,7 +16,7 @@ from functools import lru_cache
 from lxml.html import HtmlElement
 
 from extract.generic.cues import CHROME_MARKS, CHROME_TAGS, CUES, CURRENCY_HINT, FEEDBACK, class_cues, words
-from extract.measures import parse_prices
+from extract.measures import has_price
 
 MAX_RECORD_TEXT = 2500
 _SKIP = frozenset({"br", "hr", "img", "input", "script", "style", "option", "select", "wbr"})
@@ -27,6 +27,11 @@ _NEVER_CHROME = frozenset({"html", "body", "main"})
 _CODES = re.compile(r"(?<![^\W\d_])(?:usd|eur|gbp|btc|xmr|ltc|eth|usdt|rub|kzt|uah|руб|тенге|грн)(?![^\W\d_])", re.I)
 
 _LABEL_WORDS = words([w for values in CUES["labels"].values() for w in values] + CUES["action_words"])
+# Every word the two patterns above can remove, lower-cased: a plain word outside this set survives both.
+_REMOVABLE = frozenset(_CODES.pattern.split("(?:")[1].split(")")[0].split("|")) | frozenset(
+    part.lower() for w in [w for values in CUES["labels"].values() for w in values] + CUES["action_words"]
+    for part in w.split())
+_PLAIN_WORD = re.compile(r"(?<!\w)[a-zA-Zа-яА-ЯёЁ]{3,}(?!\w)")  # no re.I: it lets "ſ" and "K" in
 
 Record = tuple  # a record: one element, or a few consecutive siblings (heading runs, dt + dd)
 
@@ -172,7 +177,18 @@ def _priced_text(text: str) -> bool:
     if len(text) > 2 * MAX_RECORD_TEXT or not any(map(str.isdigit, text)) or not CURRENCY_HINT.search(text):
         return False
     text = " ".join(text.split())
-    return bool(_LETTERS.search(_LABEL_WORDS.sub(" ", _CODES.sub(" ", text)))) and bool(parse_prices(text))
+    return _has_words(text) and has_price(text)
+
+
+def _has_words(text: str) -> bool:
+    """Words besides currency codes, labels and buttons ("Price: 5 USD Buy" has none).
+
+    A whole word of plain Latin or Cyrillic letters that neither pattern can remove settles it
+    at once; otherwise both are stripped and what is left is read."""
+    for word in _PLAIN_WORD.finditer(text):
+        if word.group().lower() not in _REMOVABLE:
+            return True
+    return bool(_LETTERS.search(_LABEL_WORDS.sub(" ", _CODES.sub(" ", text))))
 
 
 def candidate_groups(root: HtmlElement, content: list | None = None) -> list[list[Record]]:
