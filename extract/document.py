@@ -27,7 +27,14 @@ _PARSERS = threading.local()
 
 def _html_parser() -> lxml.html.HTMLParser:
     if not hasattr(_PARSERS, "parser"):
-        _PARSERS.parser = lxml.html.HTMLParser(huge_tree=True)
+        parser = lxml.html.HTMLParser(huge_tree=True)
+        # lxml.html picks each element's class in Python (form controls get their own classes,
+        # which nothing here uses); the C-level default lookup gives every element HtmlElement
+        # without a Python call per element touched.
+        parser.set_element_class_lookup(etree.ElementDefaultClassLookup(
+            element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment,
+            pi=lxml.html.HtmlProcessingInstruction, entity=lxml.html.HtmlEntity))
+        _PARSERS.parser = parser
     return _PARSERS.parser
 
 
@@ -56,7 +63,9 @@ class Document:
 
 
 def clean_text(text: str | None) -> str:
-    return re.sub(r"\s+", " ", text or "").strip()
+    """Whitespace folded to single spaces, ends trimmed (``str.split`` knows the same whitespace
+    as the regular expression ``\\s``, and is several times faster on a whole page)."""
+    return " ".join(text.split()) if text else ""
 
 
 def visible_text(node) -> str:

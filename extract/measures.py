@@ -240,15 +240,15 @@ def find_prices(text: str) -> list[PriceMatch]:
     (``1500 ₽ 15 $`` is two prices; ``USD 245 / ฿0.0038`` too). Exchange rates are skipped,
     and so are fragments and garbage (``0.0.0…5``): no price rather than a wrong one.
     """
-    return list(_scan_prices(text))
+    return list(scan_prices(text))
 
 
 def has_price(text: str) -> bool:
     """``bool(find_prices(text))``, stopping at the first price (the rest of a long text is not read)."""
-    return next(_scan_prices(text), None) is not None
+    return next(scan_prices(text), None) is not None
 
 
-def _scan_prices(text: str):
+def scan_prices(text: str):
     """The prices of ``find_prices``, one at a time: each number's neighbours are read when its turn comes."""
     if not _DIGIT.search(text):
         return

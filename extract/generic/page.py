@@ -16,7 +16,7 @@ from extract.generic.model import active_model
 from extract.generic.pagetype import empty_list, page_features, purchase_controls
 from extract.generic.records import MAX_RECORD_TEXT, Record, content_elements, find_records, record_text
 from extract.markets.base import MarketPage
-from extract.measures import parse_prices
+from extract.measures import has_price, parse_prices
 from extract.model import RawListing
 from extract.nlp import places_in
 
@@ -210,7 +210,7 @@ class GenericPage(MarketPage):
             if len(text) > 12 * MAX_RECORD_TEXT:
                 break
             # A wrapper showing just the text of the box inside it holds no price that box lacked.
-            if text != previous and parse_prices(text.replace(title, " ", 1)):
+            if text != previous and has_price(text.replace(title, " ", 1)):
                 if len(clean_text(text)) <= 4 * MAX_RECORD_TEXT:
                     return node
                 if offered is None:

@@ -7,11 +7,12 @@ the decision; gates (captcha, login, error) are decided before, in extract.gates
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 from extract.document import clean_text, visible_text
 from extract.generic.cues import BUYER, EMPTY_LIST, LABEL_ALONE, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS, PURCHASE
 from extract.generic.records import record_text
-from extract.measures import parse_prices
+from extract.measures import scan_prices
 
 PAGE_TYPES = ("listing", "category", "vendor", "other")
 
@@ -31,7 +32,7 @@ def page_features(page) -> list[str]:
     n = len(records)
     rec = _b(n, (0, 4, 10, 30))
     f.append(f"rec={rec}")
-    texts = [" ".join(record_text(r).split()) for r in records]
+    texts = [" ".join(record_text(r, page._texts).split()) for r in records]
     if records:
         words = sum(len(t.split()) for t in texts) / n
         f.append(f"rec_words={_b(words, (4, 8, 16, 40))}")
@@ -73,7 +74,8 @@ def page_features(page) -> list[str]:
     f.append(f"price_label={_b(labels, (0, 1, 3))}")
     shipping = sum(1 for text in loose if LABEL_ALONE["ships_from"].match(text) or LABEL_ALONE["ships_to"].match(text))
     f.append(f"ship_label={_b(shipping, (0, 1, 3))}")
-    prices = len(parse_prices(" ".join(outside.split()[:3000])))
+    # The count is bucketed up to "more than 10": the prices after the eleventh are not read.
+    prices = sum(1 for _ in islice(scan_prices(" ".join(outside.split()[:3000])), 11))
     f.append(f"prices_outside={_b(prices, (0, 1, 3, 10))}")
     links = sum(1 for nd in content if nd.tag == "a")
     f.append(f"links={_b(links, (10, 40, 100, 300))}")
