@@ -43,8 +43,12 @@ FEEDBACK = re.compile(
     + "|" + words(CUES["feedback_words"]).pattern,
     re.I,
 )
+# Each alternative opens with its literal first character (the word-start test comes after it),
+# so the engine skips ahead to candidate characters instead of trying every branch everywhere.
 CURRENCY_HINT = re.compile(
-    "|".join(re.escape(w) if not w.isalpha() else rf"(?<![a-zа-я]){re.escape(w)}(?![a-zа-я])" for w in CUES["currency_hint"]),
+    "|".join(re.escape(w) if not w.isalpha()
+             else rf"{re.escape(w[0])}(?<![a-zа-я]{re.escape(w[0])}){re.escape(w[1:])}(?![a-zа-я])"
+             for w in CUES["currency_hint"]),
     re.I,
 )
 DROP_WORDS = words(CUES["drop_words"], whole=False)
