@@ -59,11 +59,31 @@ def country_code(text: str | None) -> str | None:
         country = pycountry.countries.get(alpha_3=name.upper())
         if country:
             return country.alpha_2
-    try:
-        return pycountry.countries.lookup(name).alpha_2
-    except LookupError:
-        pass
+    found = _lookup_table().get(name.lower())
+    if found:
+        return found
     return _russian_names().get(name)
+
+
+@lru_cache(maxsize=1)
+def _lookup_table() -> dict[str, str]:
+    """``pycountry.countries.lookup`` as one dictionary (its lookup scans every country's
+    unindexed fields on each miss, and most texts asked about are no country at all).
+
+    The same precedence as pycountry: indexed fields first, in index order, then unindexed
+    fields, first country first."""
+    countries = pycountry.countries
+    len(countries)  # pycountry loads its database lazily
+    table: dict[str, str] = {}
+    for candidate in countries:
+        for key in countries.no_index:
+            value = candidate._fields.get(key)
+            if value is not None:
+                table.setdefault(value.lower(), candidate.alpha_2)
+    for key in reversed(list(countries.indices)):
+        for value, country in countries.indices[key].items():
+            table[value] = country.alpha_2
+    return table
 
 
 def country_codes(texts: list[str] | str | None) -> list[str]:

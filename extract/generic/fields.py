@@ -110,7 +110,7 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
     labelled: list[Segment] = []
     pending = None
     for segment in out:
-        alone = next((name for name, p in LABEL_ALONE.items() if len(segment.text) <= 30 and p.match(segment.text)), None)
+        alone = _label_alone(segment.text) if len(segment.text) <= 30 else None
         if alone:
             segment.is_label = alone
             labelled.append(segment)
@@ -130,6 +130,12 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
         pending = None
         labelled.append(segment)
     return labelled
+
+
+@lru_cache(maxsize=20_000)
+def _label_alone(text: str) -> str | None:
+    """The label class a short piece of text is by itself ("Ships from:"), remembered: records repeat their labels."""
+    return next((name for name, p in LABEL_ALONE.items() if p.match(text)), None)
 
 
 def href_shape(href: str | None) -> str:
