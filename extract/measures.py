@@ -254,7 +254,17 @@ def scan_prices(text: str):
         return
     if _may_hold_a_rate(text):
         text = _mask_rates(text)[0]
-    numbers = list(_NUMBER_RE.finditer(text))
+    # Numbers are read as far as the scan needs (a price check stops at the first price).
+    found_numbers = _NUMBER_RE.finditer(text)
+    numbers: list[re.Match] = []
+
+    def number_at(index: int) -> re.Match | None:
+        while len(numbers) <= index:
+            following = next(found_numbers, None)
+            if following is None:
+                return None
+            numbers.append(following)
+        return numbers[index]
 
     def after(index: int):
         """The currency right after a number (one space at most), unless it reads as a pair (BTC/USD)
@@ -290,14 +300,16 @@ def scan_prices(text: str):
         return befores[index]
 
     used: set[int] = set()
-    for index, number in enumerate(numbers):
+    index = -1
+    while (number := number_at(index + 1)) is not None:
+        index += 1
         start, end = number.span()
         previous = text[start - 1] if start else " "
         if previous.isdigit() or previous in _NOT_BEFORE_AMOUNT:
             continue
         token = after_of(index)
         # "₽ 15 $": the sign after this number opens the next one only if that one has none after it.
-        if token and index + 1 < len(numbers) and before_of(index + 1) == token and after_of(index + 1) is None:
+        if token and number_at(index + 1) is not None and before_of(index + 1) == token and after_of(index + 1) is None:
             token = None
         if token is None or token[0] in used:
             token = before_of(index)
