@@ -32,12 +32,21 @@ PAGE_MODEL_SURE = 0.9
 MANY_OFFERS = 8
 
 
-def _similarity(a: str, b: str, above: float = -1.0) -> float:
-    """The two texts' likeness; 0 when it cannot beat ``above`` (the cheap upper bounds say so)."""
-    matcher = SequenceMatcher(None, a.casefold(), b.casefold(), autojunk=False)
-    if matcher.real_quick_ratio() <= above or matcher.quick_ratio() <= above:
-        return 0.0
-    return matcher.ratio()
+class _Likeness:
+    """Texts' likeness to one fixed text (the page's title). The matcher indexes that text once;
+    each candidate only replaces the other side (difflib keeps its index of the second sequence)."""
+
+    def __init__(self, target: str):
+        self.matcher = SequenceMatcher(None, autojunk=False)
+        self.matcher.set_seq2(target.casefold())
+
+    def __call__(self, text: str, above: float = -1.0) -> float:
+        """The likeness; 0 when it cannot beat ``above`` (the cheap upper bounds say so)."""
+        matcher = self.matcher
+        matcher.set_seq1(text.casefold())
+        if matcher.real_quick_ratio() <= above or matcher.quick_ratio() <= above:
+            return 0.0
+        return matcher.ratio()
 
 
 def _clean(text: str | None) -> str:
@@ -88,7 +97,7 @@ class GenericPage(MarketPage):
     def _purchase(self) -> bool:
         """A control to buy: a button, submit input or button-styled link named so (a cart form included)."""
         for node in self.root.iter("button", "input", "a"):
-            if node.tag == "a" and not re.search(r"btn|button", node.get("class") or ""):
+            if node.tag == "a" and not ("btn" in (node.get("class") or "") or "button" in (node.get("class") or "")):
                 continue
             label = visible_text(node) if node.tag != "input" else (node.get("value") or "")
             if PURCHASE.search(label) and not any(a.tag in ("nav", "header", "footer") for a in node.iterancestors()):
@@ -160,6 +169,7 @@ class GenericPage(MarketPage):
         title_cf = page_title.casefold()
         best, best_score = None, 0.0
         headings = []
+        likeness = _Likeness(page_title)
         for node in self._content:
             if node.tag in _TITLE_TAGS:
                 own = _clean(node.text)
@@ -173,7 +183,7 @@ class GenericPage(MarketPage):
                     score = len(own) / max(len(page_title), 1) + 0.5
                 elif page_title:
                     # Only a score above the best so far counts: hopeless ones are not worked out.
-                    score = _similarity(own, page_title, best_score) if len(own) > 0.5 * len(page_title) else 0
+                    score = likeness(own, best_score) if len(own) > 0.5 * len(page_title) else 0
                 else:
                     score = 0
                 if score > best_score:
