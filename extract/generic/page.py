@@ -246,6 +246,8 @@ class GenericPage(MarketPage):
 
     def _decode(self, segments: list[Segment], probs, model, record: Record | None) -> RawListing | None:
         col = model.column
+        by_label = probs.T.tolist()  # plain floats per label: no numpy scalar per comparison
+        title_p = by_label[col("title")]
         usable = [i for i, s in enumerate(segments) if not s.is_label]
         titled = [i for i in usable if _LETTERS3.search(segments[i].text) and "price_only" not in segments[i].features]
         # A button word or a text every record repeats names no item.
@@ -254,28 +256,30 @@ class GenericPage(MarketPage):
         titled = [i for i in titled if segments[i].kind != "hover"] or titled  # hover texts are captions
         if record is None and self.single_title:
             title = self.single_title
-            titled_best = max(titled, key=lambda i: probs[i, col("title")], default=None)
-            if titled_best is not None and probs[titled_best, col("title")] > 0.9:
+            titled_best = max(titled, key=title_p.__getitem__, default=None)
+            if titled_best is not None and title_p[titled_best] > 0.9:
                 title = segments[titled_best].text
         else:
             if not titled:
                 return None
-            title = segments[max(titled, key=lambda i: probs[i, col("title")])].text
+            title = segments[max(titled, key=title_p.__getitem__)].text
 
         def best(label: str, pool=usable):
             """The likeliest segment for ``label``; failing that, one the page labels so in words."""
             if not pool:
                 return None
-            i = max(pool, key=lambda j: probs[j, col(label)])
-            if probs[i, col(label)] >= THRESHOLD:
+            p = by_label[col(label)]
+            i = max(pool, key=p.__getitem__)
+            if p[i] >= THRESHOLD:
                 return i
-            return next((j for j in pool if segments[j].label == label and probs[j, col("title")] < 0.5), None)
+            return next((j for j in pool if segments[j].label == label and title_p[j] < 0.5), None)
 
         priced = [i for i in usable if "price" in segments[i].features]
         prices = []
-        top = max(priced, key=lambda j: probs[j, col("price")], default=None)
+        price_p = by_label[col("price")]
+        top = max(priced, key=price_p.__getitem__, default=None)
         for i in priced:  # in reading order: the price shown first leads
-            if probs[i, col("price")] >= 0.1 or i == top:
+            if price_p[i] >= 0.1 or i == top:
                 for money in segment_prices(segments[i].text):
                     if money not in prices:
                         prices.append(money)
@@ -293,7 +297,8 @@ class GenericPage(MarketPage):
             route = _ROUTE.match(ships_from)
             if route:
                 ships_from, ships_to = route.group("a"), route.group("b")
-        to = [segments[i].text for i in usable if probs[i, col("ships_to")] >= THRESHOLD and i != from_i]
+        to_p = by_label[col("ships_to")]
+        to = [segments[i].text for i in usable if to_p[i] >= THRESHOLD and i != from_i]
         if to:
             ships_to = [part for text in to for part in re.split(r"[,;/|]", _ROUTE.match(text).group("b")
                                                                    if _ROUTE.match(text) else text)]
