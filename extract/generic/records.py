@@ -203,9 +203,10 @@ def candidate_groups(root: HtmlElement, content: list | None = None) -> list[lis
         if len(children) < 2:
             continue
         by_tag: dict[str, list[Record]] = defaultdict(list)
+        parent_key = (parent.tag, _stable_classes(parent))
         for child in children:
             by_tag[child.tag].append((child,))
-            spread[(child.tag, _stable_classes(child), parent.tag, _stable_classes(parent))].append((child,))
+            spread[(child.tag, _stable_classes(child)) + parent_key].append((child,))
         groups.extend(members for members in by_tag.values() if len(members) >= 2)
         runs = _runs(parent, children)
         if len(runs) >= 2:
