@@ -16,7 +16,8 @@ from spacy.language import Language
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from extract.nlp import NLP_DIR, FastPath, _GLUE, _resolve, fast_path, language_of, load_pipeline, places_in
+from extract.nlp import (NLP_DIR, FastPath, _GLUE, _one_edit, _resolve, _stem_drug, _stems, fast_path, language_of,
+                         load_pipeline, misspelt_drug, places_in)
 
 PATTERNS = [entry for name in ("drugs.jsonl", "places.jsonl") for entry in srsly.read_jsonl(NLP_DIR / "patterns" / name)
             if entry["label"] != "DRUG_STEM"]
@@ -194,3 +195,48 @@ def test_a_pipeline_it_does_not_mirror_is_run_as_it_is():
         doc = nlp(text)
         assert (fast.drug(text), fast.places(text)) == (doc._.drug, (doc._.dead_drop, doc._.city)) == (None, (None, None))
         assert _fast(text) != (None, (None, None))  # what the project's pipeline reads in it
+
+
+def _near_misses(name: str) -> list[str]:
+    """Every word one edit from the name: each letter left out, doubled, swapped with the next,
+    or replaced (by two letters, so the test stays quick)."""
+    words = []
+    for i in range(len(name)):
+        words += [name[:i] + name[i + 1:], name[:i] + name[i] + name[i:], name[:i] + name[i + 1:i + 2] + name[i] + name[i + 2:]]
+        words += [name[:i] + letter + name[i + 1:] for letter in "ae" if letter != name[i]]
+    return words
+
+
+def _misspelt_by_hand(word: str, names: dict[str, str]) -> str | None:
+    """misspelt_drug's rule applied to every name in turn, without its index or its shortcuts."""
+    word = word.lower()
+    if not re.fullmatch(r"[a-z]{7,}", word):
+        return None
+    ids = {drug for name, drug in names.items()
+           if name[0] == word[0] and (name[-1] == word[-1] or len(name) >= 9) and _one_edit(word, name)}
+    return ids.pop() if len(ids) == 1 else None
+
+
+def test_the_misspelling_shortcuts_turn_away_no_near_miss():
+    # misspelt_drug turns most words away by their first and last halves before the index is
+    # asked; every word one edit from a name, and the names themselves, must still be found.
+    names = {entry["pattern"]: entry["id"] for entry in PATTERNS
+             if entry["label"] == "DRUG" and re.fullmatch(r"[a-z]{7,}", entry["pattern"])}
+    by_start: dict[str, dict[str, str]] = {}
+    for name, drug in names.items():
+        by_start.setdefault(name[0], {})[name] = drug
+    words = {word for name in names for word in [name, *_near_misses(name)]}
+    words |= {"shipping", "premium", "account", "concerts", "morphing", "asteroid", "stealthy", "guaranteed"}
+    assert len(words) > 15_000
+    wrong = [(word, misspelt_drug(word)) for word in sorted(words)
+             if misspelt_drug(word) != _misspelt_by_hand(word, by_start.get(word[0], {}))]
+    assert wrong == []
+    assert sum(misspelt_drug(word) is not None for word in words) > len(names) * 10
+
+
+@pytest.mark.parametrize("word", ["bromazolam", "flubromazepam", "carfentanil", "ocfentanyl", "3-methylfentanyl",
+                                  "isotonitazene", "protonitazene", "adb-butinaca", "mdmb-4en-pinaca", "4f-mdmb-binaca",
+                                  "cumyl-pica", "azolam", "fentanyl", "pinaca", "diazepam", "shipping", "nitazene",
+                                  "bromazolams", "Bromazolam", "ab-fubinaca", "xx-pica", "pica", "-pica"])
+def test_the_joined_naming_stems_answer_as_each_stem_does(word):
+    assert _stem_drug(word) == next((drug for pattern, drug in _stems() if pattern.match(word)), None)

@@ -106,8 +106,22 @@ def _stems() -> tuple[tuple[re.Pattern, str], ...]:
                  if entry["label"] == "DRUG_STEM")
 
 
+@lru_cache(maxsize=1)
+def _any_stem() -> re.Pattern | None:
+    """One expression that matches a word where any naming stem does (their alternation), to
+    turn most words away in one test; None when the stems cannot be joined unchanged (a
+    capturing group or a flag of their own)."""
+    patterns = [pattern for pattern, _ in _stems()]
+    if not patterns or any(pattern.groups or pattern.flags != re.compile("").flags for pattern in patterns):
+        return None
+    return re.compile("|".join(f"(?:{pattern.pattern})" for pattern in patterns))
+
+
 def _stem_drug(word: str) -> str | None:
     """The drug a word names by its INN or naming stem (bromazolam, ocfentanyl, adb-butinaca)."""
+    any_stem = _any_stem()
+    if any_stem is not None and not any_stem.match(word):
+        return None
     return next((drug for pattern, drug in _stems() if pattern.match(word)), None)
 
 
@@ -124,6 +138,18 @@ def _misspelling_index() -> dict[str, set[tuple[str, str]]]:
     return index
 
 
+@lru_cache(maxsize=None)
+def _key_starts(size: int) -> set[str]:
+    """The first ``size`` letters of every key of the misspelling index."""
+    return {key[:size] for key in _misspelling_index()}
+
+
+@lru_cache(maxsize=None)
+def _key_ends(size: int) -> set[str]:
+    """The last ``size`` letters of every key of the misspelling index."""
+    return {key[-size:] for key in _misspelling_index()}
+
+
 def misspelt_drug(word: str) -> str | None:
     """The drug a Latin word of seven letters or more names with one typo inside it
     (oxycocone -> oxycodone, ecstacy -> ecstasy), when exactly one drug is that close; else None.
@@ -134,8 +160,18 @@ def misspelt_drug(word: str) -> str | None:
     word = word.lower()
     if not _LATIN_WORD.fullmatch(word):
         return None
+    # The word less one letter at i keeps the word's first half when i is past it, else its last
+    # half: a word that starts no key with its first half and ends none with its last is near no
+    # drug name.
+    half = len(word) // 2
+    if word[:-half] not in _key_starts(len(word) - half) and word[-half:] not in _key_ends(half):
+        return None
     index = _misspelling_index()
-    ids = {drug for key in _deletions(word) | {word} for name, drug in index.get(key, ())
+    keys = _deletions(word)
+    keys.add(word)
+    if index.keys().isdisjoint(keys):
+        return None
+    ids = {drug for key in keys for name, drug in index.get(key, ())
            if name[0] == word[0] and (name[-1] == word[-1] or len(name) >= 9) and _one_edit(word, name)}
     return ids.pop() if len(ids) == 1 else None
 
