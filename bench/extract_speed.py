@@ -23,11 +23,17 @@ from extract.page import extract_page  # noqa: E402
 
 
 def clear_caches() -> None:
-    """Empty every ``functools.lru_cache`` of the extraction modules (a cold start, as on new pages)."""
+    """Empty every memo of page content in the extraction modules (a cold start, as on new pages).
+
+    Memos of texts are the ``functools.lru_cache`` with a bound above 64 (drug names, places,
+    prices, segment features, country names). Resources loaded once per process (the spaCy
+    pipelines and their fast paths, lexicon indexes, country tables: bound of 1 or 2, or none)
+    are kept, as they would be in a long run."""
     for name, module in list(sys.modules.items()):
         if name == "extract" or name.startswith("extract."):
             for value in list(vars(module).values()):
-                if callable(getattr(value, "cache_clear", None)):
+                parameters = getattr(value, "cache_parameters", None)
+                if parameters is not None and (parameters()["maxsize"] or 0) > 64:
                     value.cache_clear()
 
 

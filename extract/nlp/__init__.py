@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import spacy
 import srsly
@@ -61,8 +62,20 @@ def create_plain_tokenizer():
     return create
 
 
-def _context_cues(doc: Doc) -> int:
-    return len(_CONTEXT_CUES.findall(doc.text)) + int(_offers_amount(doc))
+class _Ent(NamedTuple):
+    """An entity as the resolvers read it: label, lexicon id, token span (doc.ents order)."""
+    label: str
+    id: str
+    start: int
+    end: int
+
+
+def _ents(doc: Doc) -> list[_Ent]:
+    return [_Ent(ent.label_, ent.ent_id_, ent.start, ent.end) for ent in doc.ents]
+
+
+def _context_cues(text: str, quantity: Callable) -> int:
+    return len(_CONTEXT_CUES.findall(text)) + int(_offers_amount(text, quantity))
 
 
 _LATIN_WORD = re.compile(r"[a-z]{7,}")
@@ -93,8 +106,22 @@ def _stems() -> tuple[tuple[re.Pattern, str], ...]:
                  if entry["label"] == "DRUG_STEM")
 
 
+@lru_cache(maxsize=1)
+def _any_stem() -> re.Pattern | None:
+    """One expression that matches a word where any naming stem does (their alternation), to
+    turn most words away in one test; None when the stems cannot be joined unchanged (a
+    capturing group or a flag of their own)."""
+    patterns = [pattern for pattern, _ in _stems()]
+    if not patterns or any(pattern.groups or pattern.flags != re.compile("").flags for pattern in patterns):
+        return None
+    return re.compile("|".join(f"(?:{pattern.pattern})" for pattern in patterns))
+
+
 def _stem_drug(word: str) -> str | None:
     """The drug a word names by its INN or naming stem (bromazolam, ocfentanyl, adb-butinaca)."""
+    any_stem = _any_stem()
+    if any_stem is not None and not any_stem.match(word):
+        return None
     return next((drug for pattern, drug in _stems() if pattern.match(word)), None)
 
 
@@ -111,6 +138,18 @@ def _misspelling_index() -> dict[str, set[tuple[str, str]]]:
     return index
 
 
+@lru_cache(maxsize=None)
+def _key_starts(size: int) -> set[str]:
+    """The first ``size`` letters of every key of the misspelling index."""
+    return {key[:size] for key in _misspelling_index()}
+
+
+@lru_cache(maxsize=None)
+def _key_ends(size: int) -> set[str]:
+    """The last ``size`` letters of every key of the misspelling index."""
+    return {key[-size:] for key in _misspelling_index()}
+
+
 def misspelt_drug(word: str) -> str | None:
     """The drug a Latin word of seven letters or more names with one typo inside it
     (oxycocone -> oxycodone, ecstacy -> ecstasy), when exactly one drug is that close; else None.
@@ -121,28 +160,48 @@ def misspelt_drug(word: str) -> str | None:
     word = word.lower()
     if not _LATIN_WORD.fullmatch(word):
         return None
+    # The word less one letter at i keeps the word's first half when i is past it, else its last
+    # half: a word that starts no key with its first half and ends none with its last is near no
+    # drug name.
+    half = len(word) // 2
+    if word[:-half] not in _key_starts(len(word) - half) and word[-half:] not in _key_ends(half):
+        return None
     index = _misspelling_index()
-    ids = {drug for key in _deletions(word) | {word} for name, drug in index.get(key, ())
+    keys = _deletions(word)
+    keys.add(word)
+    if index.keys().isdisjoint(keys):
+        return None
+    ids = {drug for key in keys for name, drug in index.get(key, ())
            if name[0] == word[0] and (name[-1] == word[-1] or len(name) >= 9) and _one_edit(word, name)}
     return ids.pop() if len(ids) == 1 else None
 
 
-def _unlisted_name(doc: Doc) -> str | None:
-    """A drug named by its naming stem or with one typo, in a word no lexicon entry matched."""
-    named = {token.i for ent in doc.ents for token in ent}
-    return next((drug for token in doc if token.i not in named and len(token) >= 5
-                 for drug in [_stem_drug(token.lower_) or misspelt_drug(token.lower_)] if drug), None)
+def _unlisted_name(doc: Doc, lowers: list[str], ents: list[_Ent]) -> str | None:
+    """A drug named by its naming stem or with one typo, in a word of five characters or more no
+    lexicon entry matched; ``lowers`` are the tokens' lower-case forms."""
+    named = {i for ent in ents for i in range(ent.start, ent.end)}
+    for i, lower in enumerate(lowers):
+        # A lower-case form is never shorter than its word (str.lower), so this skips only short words.
+        if i in named or len(lower) < 5:
+            continue
+        drug = _stem_drug(lower) or misspelt_drug(lower)
+        if drug and len(doc[i]) >= 5:
+            return drug
+    return None
 
 
-def _only_names(doc: Doc, ents: list) -> bool:
+def _only_names(doc: Doc, ents: list[_Ent]) -> bool:
     """The title is nothing but the name ("Соль", "Скорость", "Ice"): a shop's listing of that drug."""
-    named = {token.i for ent in ents for token in ent}
+    named = {i for ent in ents for i in range(ent.start, ent.end)}
     return all(token.i in named for token in doc if not (token.is_punct or token.is_space))
 
 
-def _offers_amount(doc: Doc) -> bool:
-    """An amount or a dose (1g, 10 tabs, 2mg): the title offers the substance itself."""
-    return doc._.quantity is not None or bool(_DOSE.search(doc.text))
+def _offers_amount(text: str, quantity: Callable) -> bool:
+    """An amount or a dose (1g, 10 tabs, 2mg): the title offers the substance itself.
+
+    ``quantity()`` gives the text's single amount (``parse_quantity(text)``), asked only when needed.
+    """
+    return quantity() is not None or bool(_DOSE.search(text))
 
 
 def russian_stem(word: str) -> str:
@@ -155,11 +214,17 @@ def russian_stem(word: str) -> str:
     return word
 
 
+def _norm(lower: str) -> str:
+    """A token's norm from its lower-case form: ё read as е, one Russian ending stripped
+    (an ASCII word is its own norm)."""
+    return lower if lower.isascii() else russian_stem(lower.replace("ё", "е"))
+
+
 @Language.factory("onionwatch_stem_norm")
 def make_stem_norm(nlp: Language, name: str):
     def stem_norm(doc: Doc) -> Doc:
         for token in doc:
-            token.norm_ = russian_stem(token.lower_.replace("ё", "е"))
+            token.norm_ = _norm(token.lower_)
         return doc
 
     return stem_norm
@@ -185,13 +250,17 @@ def make_place_resolver(nlp: Language, name: str):
     """
 
     def resolve(doc: Doc) -> Doc:
-        drops = [ent.ent_id_ for ent in doc.ents if ent.label_ == "DEAD_DROP"]
-        cities = {ent.ent_id_ for ent in doc.ents if ent.label_ == "CITY"}
-        doc._.dead_drop = drops[0] if drops else None
-        doc._.city = cities.pop() if len(cities) == 1 else None
+        doc._.dead_drop, doc._.city = _places(_ents(doc))
         return doc
 
     return resolve
+
+
+def _places(ents: list[_Ent]) -> tuple[str | None, str | None]:
+    """(dead-drop type, city) from the entities: the first drop named, the city when only one is."""
+    drops = [ent.id for ent in ents if ent.label == "DEAD_DROP"]
+    cities = {ent.id for ent in ents if ent.label == "CITY"}
+    return drops[0] if drops else None, cities.pop() if len(cities) == 1 else None
 
 
 @Language.factory("onionwatch_drug_resolver", default_config={"min_context_cues": 1})
@@ -208,29 +277,39 @@ def make_drug_resolver(nlp: Language, name: str, min_context_cues: int):
     """
 
     def resolve(doc: Doc) -> Doc:
-        by_label: dict[str, list] = {}
-        for ent in doc.ents:
-            by_label.setdefault(ent.label_, []).append(ent)
-        clear, ambiguous = by_label.get("DRUG", []), by_label.get("DRUG_AMBIGUOUS", [])
-        drug = clear[0].ent_id_ if clear else _unlisted_name(doc)
-        if drug is None and ambiguous and (_context_cues(doc) >= min_context_cues or _only_names(doc, ambiguous)):
-            drug = ambiguous[0].ent_id_
-        if by_label.get("NON_DRUG_CONTEXT") and not _offers_amount(doc):
-            doc._.drug = "non-drug"
-        elif drug == "cannabis":
-            # "cannabis gummies", "weed carts": the product form is the more specific id.
-            # Seeds are sold by count: "10g, with seeds" are buds.
-            by_weight = doc._.quantity is not None and doc._.quantity.unit in ("g", "kg")
-            forms = [e.ent_id_ for e in clear + ambiguous if e.ent_id_ in _CANNABIS_FORMS
-                     and not (by_weight and e.ent_id_ == "cannabis-seeds" and e.label_ == "DRUG_AMBIGUOUS")]
-            doc._.drug = forms[0] if forms else "cannabis"
-        elif drug:
+        drug = _drug(_ents(doc), doc, [token.lower_ for token in doc], lambda: doc._.quantity, min_context_cues)
+        if drug is not None:
             doc._.drug = drug
-        elif by_label.get("NON_DRUG"):
-            doc._.drug = "non-drug"
         return doc
 
     return resolve
+
+
+def _drug(ents: list[_Ent], doc: Doc, lowers: list[str], quantity: Callable, min_context_cues: int) -> str | None:
+    """The drug resolver's decision (see ``make_drug_resolver``) over the text's entities;
+    ``lowers`` are the tokens' lower-case forms, ``quantity()`` gives the text's single amount."""
+    by_label: dict[str, list[_Ent]] = {}
+    for ent in ents:
+        by_label.setdefault(ent.label, []).append(ent)
+    clear, ambiguous = by_label.get("DRUG", []), by_label.get("DRUG_AMBIGUOUS", [])
+    drug = clear[0].id if clear else _unlisted_name(doc, lowers, ents)
+    if drug is None and ambiguous and (_context_cues(doc.text, quantity) >= min_context_cues
+                                       or _only_names(doc, ambiguous)):
+        drug = ambiguous[0].id
+    if by_label.get("NON_DRUG_CONTEXT") and not _offers_amount(doc.text, quantity):
+        return "non-drug"
+    if drug == "cannabis":
+        # "cannabis gummies", "weed carts": the product form is the more specific id.
+        # Seeds are sold by count: "10g, with seeds" are buds.
+        by_weight = quantity() is not None and quantity().unit in ("g", "kg")
+        forms = [e.id for e in clear + ambiguous if e.id in _CANNABIS_FORMS
+                 and not (by_weight and e.id == "cannabis-seeds" and e.label == "DRUG_AMBIGUOUS")]
+        return forms[0] if forms else "cannabis"
+    if drug:
+        return drug
+    if by_label.get("NON_DRUG"):
+        return "non-drug"
+    return None
 
 
 @lru_cache(maxsize=2)
@@ -243,6 +322,110 @@ def load_pipeline(lang: str) -> Language:
 
 def language_of(text: str) -> str:
     return "ru" if _CYRILLIC.search(text) else "en"
+
+
+_PIPELINE = {"stem_norm": "onionwatch_stem_norm", "quantity": "onionwatch_quantity", "lexicon": "entity_ruler",
+             "drug_resolver": "onionwatch_drug_resolver", "place_resolver": "onionwatch_place_resolver"}
+_CONFLICT = ("", "")
+
+
+class FastPath:
+    """The pipeline's answers (drug; dead-drop type and city) without running the pipeline.
+
+    The texts come one at a time, so what counts is the work per text: ``nlp(text)`` runs five
+    components, sets a norm on every token, counts the ruler's 1,500 patterns, parses the amount
+    and writes the entities into the Doc. Here the pipeline's own tokenizer cuts the text, each
+    token's norm is the stem_norm component's (``_norm``), and the norm
+    sequences of the entity ruler's phrase patterns, read from the loaded ruler, are looked up
+    from each token whose norm starts a pattern. The matches are chosen as the EntityRuler
+    chooses them (longest first, then leftmost, none overlapping) and the resolvers' own
+    decisions (``_drug``, ``_places``) read them; the amount is parsed only when the decision
+    asks for it. A text the lookup cannot settle as the pipeline would (two patterns of the
+    same words under different labels or ids) goes through the pipeline itself; a pipeline
+    whose components or patterns are not the ones this mirrors is always used as it is.
+    """
+
+    def __init__(self, nlp: Language):
+        self.nlp = nlp
+        ruler = nlp.get_pipe("lexicon") if "lexicon" in nlp.pipe_names else None
+        self.mirrors = (
+            [(name, nlp.get_pipe_config(name)["factory"]) for name in nlp.pipe_names] == list(_PIPELINE.items())
+            and not ruler.token_patterns and ruler.phrase_matcher_attr == "NORM" and ruler.overwrite
+        )
+        self.min_context_cues = nlp.get_pipe_config("drug_resolver").get("min_context_cues", 1) if self.mirrors else 1
+        # norm sequence -> (label, id), _CONFLICT when two patterns of the same words differ in either
+        self._spans: dict[tuple[str, ...], tuple[str, str]] = {}
+        # first norm -> the lengths of the patterns it starts, longest first
+        self._lengths: dict[str, tuple[int, ...]] = {}
+        for key, docs in (ruler.phrase_patterns.items() if self.mirrors else ()):
+            label, ent_id = ruler._ent_ids.get(nlp.vocab.strings[key], (key, ""))
+            for pattern in docs:
+                norms = tuple(token.norm_ for token in pattern)
+                if not norms:
+                    continue
+                known = self._spans.setdefault(norms, (label, ent_id))
+                if known != (label, ent_id):
+                    self._spans[norms] = _CONFLICT
+                self._lengths[norms[0]] = tuple(sorted({len(norms), *self._lengths.get(norms[0], ())}, reverse=True))
+
+    def _ents(self, doc: Doc, lowers: list[str]) -> list[_Ent] | None:
+        """The entities the pipeline's ruler would set on ``doc`` (tokenized only; ``lowers``, its
+        tokens' lower-case forms), in document order; None when the lookup cannot tell."""
+        norms = [_norm(word) for word in lowers]
+        size = len(norms)
+        found = []
+        for start, norm in enumerate(norms):
+            for length in self._lengths.get(norm, ()):
+                if start + length <= size:
+                    hit = self._spans.get(tuple(norms[start:start + length]))
+                    if hit is _CONFLICT:
+                        return None
+                    if hit:
+                        found.append((length, -start, hit))
+        if not found:
+            return []
+        # The EntityRuler's order: longest first, then leftmost; a match touching a taken token is dropped.
+        found.sort(reverse=True)
+        taken: set[int] = set()
+        ents = []
+        for length, start, (label, ent_id) in found:
+            start = -start
+            end = start + length
+            if start not in taken and end - 1 not in taken:
+                ents.append(_Ent(label, ent_id, start, end))
+                taken.update(range(start, end))
+        ents.sort(key=lambda ent: ent.start)
+        return ents
+
+    def drug(self, text: str) -> str | None:
+        """``nlp(text)._.drug``."""
+        doc = self.nlp.make_doc(text)
+        lowers = [token.lower_ for token in doc]
+        ents = self._ents(doc, lowers) if self.mirrors else None
+        if ents is None:
+            return self.nlp(text)._.drug
+        amounts: list = []
+
+        def quantity():
+            if not amounts:
+                amounts.append(parse_quantity(text))
+            return amounts[0]
+
+        return _drug(ents, doc, lowers, quantity, self.min_context_cues)
+
+    def places(self, text: str) -> tuple[str | None, str | None]:
+        """``(nlp(text)._.dead_drop, nlp(text)._.city)``."""
+        doc = self.nlp.make_doc(text)
+        ents = self._ents(doc, [token.lower_ for token in doc]) if self.mirrors else None
+        if ents is None:
+            doc = self.nlp(text)
+            return doc._.dead_drop, doc._.city
+        return _places(ents)
+
+
+@lru_cache(maxsize=2)
+def fast_path(lang: str) -> FastPath:
+    return FastPath(load_pipeline(lang))
 
 
 # Symbols glued to words ("[US✈US]Vicodin", "★5G", "5g//Mango") hide them from the tokenizer.
@@ -261,7 +444,7 @@ _DOSE = re.compile(r"\d\s?(?:mg|mcg|ug|µg|g|gr|gram|grams|oz|kg|ml|lb|lbs|tabs?
 @lru_cache(maxsize=65536)
 def _resolve(text: str) -> str | None:
     cleaned = _GLUE.sub(" ", text)
-    return load_pipeline(language_of(cleaned))(cleaned)._.drug
+    return fast_path(language_of(cleaned)).drug(cleaned)
 
 
 @lru_cache(maxsize=65536)
@@ -290,8 +473,7 @@ def detect_drug(title: str, category: str | None = None) -> str | None:
 @lru_cache(maxsize=4096)
 def places_in(text: str) -> tuple[str | None, str | None]:
     """(dead-drop type, city) named in a short text such as "Тип клада: магнитом" or a card."""
-    doc = load_pipeline(language_of(text))(_GLUE.sub(" ", text))
-    return doc._.dead_drop, doc._.city
+    return fast_path(language_of(text)).places(_GLUE.sub(" ", text))
 
 
 def drug_with_class(title: str, category: str | None = None) -> tuple[str | None, str | None]:
