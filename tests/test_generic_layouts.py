@@ -185,3 +185,26 @@ def test_shipped_model_loads_fast_and_the_lomo_report_is_there():
     assert report["markets_scored"] >= 13
     assert 0 < report["market_macro_f1"] <= 1
     assert set(report["markets"]) >= {"cypher", "hydra"}
+
+
+def test_look_alike_clones_linking_to_different_items_are_each_a_listing():
+    """A vendor's copies of one offer show the same text; each links to its own item page."""
+    cards = "".join(
+        f"<div class='card'><a href='/product/{uid}'><h4>{name}</h4></a><p>Price: $45.00</p>"
+        f"<a class='btn' href='/product/{uid}'>View</a></div>"
+        for uid, name in [("a1f3", "Speed paste 5g (Copy)"), ("b2e4", "Speed paste 5g (Copy)"),
+                          ("c3d5", "Speed paste 5g (Copy)"), ("d4c6", "Ketamine 1g")]
+    )
+    result = generic(page("Stimulants", f"<div class='deck'>{cards}</div>"))
+    assert [l.title for l in result.listings] == ["Speed paste 5g (Copy)"] * 3 + ["Ketamine 1g"]
+    assert [l.url for l in result.listings] == ["/product/a1f3", "/product/b2e4", "/product/c3d5", "/product/d4c6"]
+
+
+def test_a_card_and_its_hidden_copy_linking_to_the_same_item_are_one_listing():
+    cards = "".join(
+        f"<li class='it'><a href='/item/{i}'>{name}</a> <span>${30 + i}</span></li>"
+        f"<li class='it'><a href='/item/{i}'>{name}</a> <span>${30 + i}</span></li>"
+        for i, name in enumerate(DRUGS[:3])
+    )
+    result = generic(page("Items", f"<ul class='items'>{cards}</ul>"))
+    assert [l.title for l in result.listings] == DRUGS[:3]

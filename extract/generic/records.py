@@ -202,8 +202,12 @@ def candidate_groups(root: HtmlElement, content: list | None = None) -> list[lis
 
 
 def _key(record: Record) -> str:
-    """Records repeated in hidden pop-ups show the same text; one of each is kept."""
-    return " ".join(" ".join(node.text_content().split()) for node in record)[:300]
+    """Records repeated in hidden pop-ups show the same text; one of each is kept. Look-alike
+    items that link to different places (a vendor's clones of one offer) stay apart."""
+    text = " ".join(" ".join(node.text_content().split()) for node in record)[:300]
+    targets = sorted({href for top in record for node in top.iter("a")
+                      if (href := node.get("href")) and not href.startswith(("#", "javascript:"))})
+    return text + " " + " ".join(targets)
 
 
 def _in_feedback_box(node: HtmlElement) -> bool:
