@@ -208,3 +208,29 @@ def test_a_card_and_its_hidden_copy_linking_to_the_same_item_are_one_listing():
     )
     result = generic(page("Items", f"<ul class='items'>{cards}</ul>"))
     assert [l.title for l in result.listings] == DRUGS[:3]
+
+
+RATE_BOXES = "".join(
+    f"<div class='box'><h3>{coin}</h3><p>US Dollar (USD) <b>{usd}</b></p><p>Euro (EUR) <b>{eur}</b></p>"
+    f"<p><a href='/wallet/{coin[:3].lower()}'>Deposit</a></p></div>"
+    for coin, usd, eur in [("Bitcoin (BTC)", "64250.10", "59100.00"), ("Monero (XMR)", "160.20", "148.00"),
+                           ("Litecoin (LTC)", "70.05", "64.80")]
+)
+
+
+def test_exchange_rate_boxes_headed_by_a_currency_are_not_items():
+    items = "".join(
+        f"<div class='box'><h3><a href='/item/{i}'>{name} 2g</a></h3><p>Price: <b>${40 + i}.00</b></p></div>"
+        for i, name in enumerate(DRUGS[:2])
+    )
+    result = generic(page("Market", f"<div class='col'>{RATE_BOXES}</div><div class='col'>{items}</div>"))
+    assert [l.title for l in result.listings] == [f"{n} 2g" for n in DRUGS[:2]]
+    assert [l.price for l in result.listings] == [40.0, 41.0]
+
+
+def test_empty_search_results_beside_rate_boxes_are_an_empty_category():
+    body = (f"<div class='side'><h3>Browse categories</h3></div><div class='col'>{RATE_BOXES}</div>"
+            "<div class='main'><h2>Search Results</h2><p>There is currently nothing to show.</p></div>")
+    result = generic(page("Market", body))
+    assert result.page_type == "category"
+    assert result.listings == []

@@ -48,6 +48,7 @@ CURRENCY_HINT = re.compile(
     re.I,
 )
 DROP_WORDS = words(CUES["drop_words"], whole=False)
+CURRENCY_NAMES = words(CUES["currency_names"])  # "Bitcoin (BTC)": a rate box's heading, not an item's
 _CLASS_TOKENS = re.compile(r"[a-z]+")
 CLASS_WORDS = {word: name for name, values in CUES["class_words"].items() for word in values}
 

@@ -15,7 +15,9 @@ from functools import lru_cache
 
 from lxml.html import HtmlElement
 
-from extract.generic.cues import CHROME_MARKS, CHROME_TAGS, CUES, CURRENCY_HINT, FEEDBACK, class_cues, words
+from extract.generic.cues import (
+    CHROME_MARKS, CHROME_TAGS, CUES, CURRENCY_HINT, CURRENCY_NAMES, FEEDBACK, class_cues, words,
+)
 from extract.measures import parse_prices
 
 MAX_RECORD_TEXT = 2500
@@ -218,6 +220,16 @@ def _in_feedback_box(node: HtmlElement) -> bool:
     return False
 
 
+def _rate_box(record: Record) -> bool:
+    """A box headed by a currency's name ("Bitcoin (BTC)", "Курс USDT") shows exchange rates, not an item."""
+    for top in record:
+        for text in top.itertext():
+            if _LETTERS.search(text):
+                rest = _CODES.sub(" ", CURRENCY_NAMES.sub(" ", text))
+                return not _LETTERS.search(rest) and not any(map(str.isdigit, rest.replace("1", "")))
+    return False
+
+
 def _linked(record: Record) -> bool:
     for top in record:
         for node in top.iter("a"):
@@ -266,6 +278,8 @@ def find_records(root: HtmlElement, content: list | None = None, texts: dict | N
         if sum(bool(FEEDBACK.search(" ".join(record_text(r, texts).split()))) for r in records) * 2 >= len(records):
             continue
         if _in_feedback_box(records[0][0]):
+            continue
+        if sum(map(_rate_box, records)) * 2 >= len(records):
             continue
         best, best_score, best_depth = records, score, depth
     return best
