@@ -234,3 +234,28 @@ def test_empty_search_results_beside_rate_boxes_are_an_empty_category():
     result = generic(page("Market", body))
     assert result.page_type == "category"
     assert result.listings == []
+
+
+def test_an_unlabelled_link_to_a_users_own_page_is_the_vendor():
+    """No "Vendor:" label and no vendor word in the link: its target carries the name (/@name/...).
+    Read so even where the model does not call it a vendor (a model that never says vendor)."""
+    from extract.generic.model import load_model, use_model
+
+    cards = "".join(
+        f"<div class='cell'><a href='/goods/{i}/x{i}'>{name} 3g</a><div class='small'>"
+        f"<a href='/@{seller}/{i}a7c'>{seller}</a> <i>(12{i})</i> <a href='/cat/{seller}x'>Other</a></div>"
+        f"<div>Only {50 + i} USD</div></div>"
+        for i, (name, seller) in enumerate(zip(DRUGS[:4], ["nightowl", "DrDelta", "kite_77", "mossgrove"]))
+    )
+    html = page("Top offers", f"<div class='wall'>{cards}</div>")
+    data = dict(load_model().data)
+    data["bias"] = list(data["bias"])
+    data["bias"][data["labels"].index("vendor")] = -50.0
+    for model in (None, data):
+        use_model(model)
+        try:
+            result = generic(html)
+        finally:
+            use_model(None)
+        assert [l.title for l in result.listings] == [f"{n} 3g" for n in DRUGS[:4]]
+        assert [l.vendor for l in result.listings] == ["nightowl", "DrDelta", "kite_77", "mossgrove"]

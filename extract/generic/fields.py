@@ -150,6 +150,20 @@ def href_shape(href: str | None) -> str:
     return "plain"
 
 
+_HREF_PARTS = re.compile(r"[/?&=#]+")
+
+
+def href_names_text(href: str, text: str) -> bool:
+    """The link's target carries its text as a whole path part or parameter value ("/u/name",
+    "?user=name", "/@name/"): a user's own page, as profile links are built on most sites."""
+    name = vendor_name(text)
+    if not name or " " in name or len(name) < 3:
+        return False
+    parts = urlsplit(href)
+    wanted = name.casefold()
+    return any(part.lstrip("@~").casefold() == wanted for part in _HREF_PARTS.split(f"{parts.path}?{parts.query}"))
+
+
 def _bucket(value: int, edges: tuple) -> int:
     for i, edge in enumerate(edges):
         if value <= edge:

@@ -10,7 +10,7 @@ from lxml.html import HtmlElement
 from extract.document import clean_text, visible_text
 from extract.generic.cues import BUYER, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS, PURCHASE, RELATED_ITEMS
 from extract.generic.fields import (
-    Segment, _ROUTE, href_shape, record_features, record_segments, segment_prices, vendor_name,
+    Segment, _ROUTE, href_names_text, href_shape, record_features, record_segments, segment_prices, vendor_name,
 )
 from extract.generic.model import active_model
 from extract.generic.pagetype import empty_list, page_features, purchase_controls
@@ -273,6 +273,8 @@ class GenericPage(MarketPage):
             text = " ".join(s.text for s in segments if s.text != title)
             prices = parse_prices(text)
         vendor_i = best("vendor")
+        if vendor_i is None:
+            vendor_i = self._user_link(segments, usable, title)
         vendor = vendor_name(segments[vendor_i].text) if vendor_i is not None else None
         if vendor is None and (self.profile or self.page_type == "vendor"):
             vendor = self._profile_name()
@@ -306,6 +308,18 @@ class GenericPage(MarketPage):
             dead_drop=fields["drop"],
             quantity_text=fields["quantity"],
         )
+
+    @staticmethod
+    def _user_link(segments: list[Segment], usable: list[int], title: str) -> int | None:
+        """Failing the model, a link to a user's own page: its target carries its text as a path
+        part or parameter value ("/u/name", "?seller=name", "/@name/")."""
+        for i in usable:
+            segment = segments[i]
+            if (segment.href and segment.kind in ("link", "linked") and segment.text != title
+                    and href_shape(segment.href) not in ("other", "item")
+                    and href_names_text(segment.href, segment.text)):
+                return i
+        return None
 
     def _record_url(self, segments, title, record) -> str | None:
         if record is None:
