@@ -259,3 +259,19 @@ def test_an_unlabelled_link_to_a_users_own_page_is_the_vendor():
             use_model(None)
         assert [l.title for l in result.listings] == [f"{n} 3g" for n in DRUGS[:4]]
         assert [l.vendor for l in result.listings] == ["nightowl", "DrDelta", "kite_77", "mossgrove"]
+
+
+def test_vendor_page_named_only_in_its_title_and_its_own_links():
+    """No heading names the vendor; the page's title does ("Message name"), and the page's links
+    carry that name as a parameter. Its items are that vendor's."""
+    items = "".join(
+        f"<div class='o'><a href='./show?offer={i}7'>{name} 7g</a> <span>${70 + i}.5</span> <a href='./show?offer={i}7'>Order</a></div>"
+        for i, name in enumerate(DRUGS[:3])
+    )
+    body = ("<div class='card'><span>oakleaf (210) 4.9</span> <a href='./report?vendor=oakleaf'>Report</a>"
+            "<a href='./inbox?member=oakleaf'>Send message</a><p>Member since 2019. Last seen today.</p>"
+            f"<p>Feedback: 98% positive. Sales: 210. PGP key below.</p></div><div class='shop'>{items}</div>")
+    result = generic(page("Message oakleaf", body))
+    assert result.page_type == "vendor"
+    assert [l.title for l in result.listings] == [f"{n} 7g" for n in DRUGS[:3]]
+    assert [l.vendor for l in result.listings] == ["oakleaf"] * 3

@@ -8,7 +8,9 @@ from functools import cached_property
 from lxml.html import HtmlElement
 
 from extract.document import clean_text, visible_text
-from extract.generic.cues import BUYER, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS, PURCHASE, RELATED_ITEMS
+from extract.generic.cues import (
+    ACTION, BUYER, HREF_ITEM, HREF_OTHER, HREF_VENDOR, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS, PURCHASE, RELATED_ITEMS,
+)
 from extract.generic.fields import (
     Segment, _ROUTE, href_names_text, href_shape, record_features, record_segments, segment_prices, vendor_name,
 )
@@ -25,6 +27,9 @@ _TITLE_TAGS = frozenset(("h1", "h2", "h3", "h4", "a", "div", "span", "td", "b", 
 _CYRILLIC = re.compile(r"[а-яё]", re.I)
 _LETTERS3 = re.compile(r"[^\W\d_].*[^\W\d_].*[^\W\d_]", re.S)
 _TITLE_SPLIT = re.compile(r"\s+[|\-–—:»·]\s+")
+# Words a site names its own pages with ("Vendor", "Shop", "Search"): never a user's name.
+_HREF_WORDS = HREF_VENDOR | HREF_ITEM | HREF_OTHER
+_SITE_WORDS = re.compile("|".join(p.pattern for p in (PROFILE_TITLE, LIST_TITLE, ACTION)), re.I)
 # How sure the model must be before a field is filled (a wrong value costs more than none).
 THRESHOLD = 0.35
 PAGE_MODEL_SURE = 0.9
@@ -373,6 +378,19 @@ class GenericPage(MarketPage):
             cleaned = vendor_name(PROFILE_TITLE.sub(" ", re.sub(r"(?i)'s\s+profile", " ", piece)))
             if cleaned and len(cleaned.split()) == 1:
                 return cleaned
+        return self._linked_title_word()
+
+    def _linked_title_word(self) -> str | None:
+        """A word of the page's title that the page's own links carry as a path part or parameter
+        ("Contact name" with "?member=name"): the user the page is about."""
+        words = [w for w in re.split(r"[\s|:·•,]+", self.doc.title)
+                 if len(w) >= 3 and not _SITE_WORDS.search(w) and w.casefold() not in _HREF_WORDS]
+        if not words:
+            return None
+        hrefs = [node.get("href") for node in self._content if node.tag == "a" and node.get("href")]
+        for word in words:
+            if any(href_names_text(href, word) for href in hrefs):
+                return vendor_name(word)
         return None
 
     @cached_property
