@@ -275,3 +275,16 @@ def test_vendor_page_named_only_in_its_title_and_its_own_links():
     assert result.page_type == "vendor"
     assert [l.title for l in result.listings] == [f"{n} 7g" for n in DRUGS[:3]]
     assert [l.vendor for l in result.listings] == ["oakleaf"] * 3
+
+
+def test_origin_and_destination_codes_with_an_arrow_icon_between_them():
+    """"NLD<img>WW": two place codes side by side are a route (from, to), never the item's name."""
+    cards = "".join(
+        f"<div class='c'><a href='/goods/{i}'><span>{name} 10g</span></a>"
+        f"<b>{frm}<img src='/i/arrow.png' alt=''>{to}</b><span>€ {20 + i},00</span></div>"
+        for i, (name, frm, to) in enumerate(zip(DRUGS[:4], ["NLD", "DEU", "NLD", "GBR"], ["WW", "EU", "WW", "GB"]))
+    )
+    result = generic(page("Listings", f"<div class='cards'>{cards}</div>"))
+    assert [l.title for l in result.listings] == [f"{n} 10g" for n in DRUGS[:4]]
+    assert [l.ships_from for l in result.listings] == ["NL", "DE", "NL", "GB"]
+    assert [l.ships_to for l in result.listings] == [["WW"], ["EU"], ["WW"], ["GB"]]

@@ -28,7 +28,9 @@ LABELS = ("none", "title", "price", "vendor", "ships_from", "ships_to", "quantit
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _BOLD = frozenset({"b", "strong", "em"})
 _INLINE = frozenset({"b", "strong", "em", "i", "u", "small", "font", "img", "br", "sup", "sub", "wbr", "abbr", "mark"})
-_ROUTE = re.compile(r"^(?P<a>[^\W\d][\w .()'-]{1,40}?)\s*(?:→|->|=>|⇒|»|➜|➔|➝|⟶|⟹|►|▶|\bto\b)\s*(?P<b>[^\W\d][\w ,.()'-]{1,80})$")
+# "Germany → Worldwide", "US -> EU", or two codes side by side whose arrow is an icon ("DEU WW").
+_ROUTE = re.compile(r"^(?P<a>[^\W\d][\w .()'-]{1,40}?)\s*(?:→|->|=>|⇒|»|➜|➔|➝|⟶|⟹|►|▶|\bto\b"
+                    r"|(?<=\b[A-Z]{2})\s(?=[A-Z]{2,3}$)|(?<=\b[A-Z]{3})\s(?=[A-Z]{2,3}$))\s*(?P<b>[^\W\d][\w ,.()'-]{1,80})$")
 _DECORATION = re.compile(r"\(\s*[\d.,]+\s*%?\s*\)|\[\s*[\d.,]+\s*%?\s*\]|[★☆✪⭐]|\(\s*\d+\s*\)|\b\d+(?:\.\d+)?\s*%")
 _CYRILLIC = re.compile(r"[а-яё]", re.I)
 _SPLIT = re.compile(r"[\s/,;|]+")

@@ -21,6 +21,7 @@ from extract.markets.base import MarketPage
 from extract.measures import parse_prices
 from extract.model import RawListing
 from extract.nlp import places_in
+from extract.places import country_code
 
 _HEADINGS = ("h1", "h2", "h3", "h4")
 _TITLE_TAGS = frozenset(("h1", "h2", "h3", "h4", "a", "div", "span", "td", "b", "strong", "p", "li"))
@@ -48,6 +49,14 @@ def _similarity(a: str, b: str, above: float = -1.0) -> float:
 def _clean(text: str | None) -> str:
     """``clean_text`` without the regular expression (str.split folds the same whitespace)."""
     return " ".join(text.split()) if text else ""
+
+
+def _places_only(segment: Segment) -> bool:
+    """A country, or a route between places ("DEU WW", "US -> EU"): where an item ships, not its name."""
+    if "country" in segment.features:
+        return True
+    route = _ROUTE.match(segment.text) if "route" in segment.features else None
+    return bool(route and country_code(re.split(r"[,;/|]", route.group("b"))[0]))
 
 
 def _holds(block: HtmlElement, tops: list) -> bool:
@@ -242,7 +251,8 @@ class GenericPage(MarketPage):
     def _decode(self, segments: list[Segment], probs, model, record: Record | None) -> RawListing | None:
         col = model.column
         usable = [i for i, s in enumerate(segments) if not s.is_label]
-        titled = [i for i in usable if _LETTERS3.search(segments[i].text) and "price_only" not in segments[i].features]
+        titled = [i for i in usable if _LETTERS3.search(segments[i].text)
+                  and "price_only" not in segments[i].features and not _places_only(segments[i])]
         # A button word or a text every record repeats names no item.
         named = [i for i in titled if not {"action", "rep=all", "L|action"} & set(segments[i].features)]
         titled = named or titled
