@@ -288,3 +288,21 @@ def test_origin_and_destination_codes_with_an_arrow_icon_between_them():
     assert [l.title for l in result.listings] == [f"{n} 10g" for n in DRUGS[:4]]
     assert [l.ships_from for l in result.listings] == ["NL", "DE", "NL", "GB"]
     assert [l.ships_to for l in result.listings] == [["WW"], ["EU"], ["WW"], ["GB"]]
+
+
+def test_a_tables_header_names_its_columns_title_category_price_and_places():
+    """A category link comes first in each row; the header says which column is the item."""
+    rows = "".join(
+        f"<tr><td><a href='/c/{i}'>{name.split()[0]}</a></td><td><a href='/goods/{name.lower().replace(' ', '_')}'>"
+        f"{name} {i + 1}g</a></td><td>฿0.00{i + 2}</td><td>Worldwide</td><td>Netherlands</td>"
+        f"<td><a href='/basket/add/{i}'>add to cart</a></td></tr>"
+        for i, name in enumerate(DRUGS[:4])
+    )
+    table = ("<table><tr><th>category</th><th>title</th><th>price</th><th>ship to</th><th>ship from</th>"
+             f"<th>&nbsp;</th></tr>{rows}</table>")
+    result = generic(page("Offers", f"<h2>Our offers</h2>{table}"))
+    assert [l.title for l in result.listings] == [f"{n} {i + 1}g" for i, n in enumerate(DRUGS[:4])]
+    assert [(l.price, l.currency) for l in result.listings] == [(0.002, "BTC"), (0.003, "BTC"), (0.004, "BTC"), (0.005, "BTC")]
+    assert {l.ships_from for l in result.listings} == {"NL"}
+    assert all(l.ships_to == ["WW"] for l in result.listings)
+    assert {l.vendor for l in result.listings} == {None}  # the category column names no vendor

@@ -18,7 +18,7 @@ from lxml.html import HtmlElement
 
 from extract.document import clean_text
 from extract.generic.cues import (
-    ACTION, DROP_WORDS, class_cues, HREF_ITEM, HREF_OTHER, HREF_VENDOR, LABEL_ALONE, LABEL_INLINE,
+    ACTION, DROP_WORDS, class_cues, column_kind, HREF_ITEM, HREF_OTHER, HREF_VENDOR, LABEL_ALONE, LABEL_INLINE,
 )
 from extract.generic.records import Record
 from extract.measures import CRYPTO_CODES, parse_prices, parse_quantity
@@ -49,6 +49,7 @@ class Segment:
     is_label: str | None = None  # this piece is itself a label
     features: list[str] = field(default_factory=list)
     marks: str = ""  # class and id of the element and its parent
+    column: str | None = None  # what the table's header calls this cell's column: a label class, "title" or "other"
 
 
 def _button_like(node: HtmlElement) -> bool:
@@ -58,6 +59,7 @@ def _button_like(node: HtmlElement) -> bool:
 def record_segments(record: Record, limit: int = 400) -> list[Segment]:
     """The record's text pieces in reading order."""
     out: list[Segment] = []
+    columns = table_columns(record)
 
     def add(text, node, kind, href=None, parent_tag=None):
         text = " ".join(text.split()) if text else ""  # clean_text, without the regular expression
@@ -67,7 +69,7 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
             if parent is not None:
                 marks = f"{marks} | {parent.get('class') or ''} {parent.get('id') or ''}"
             out.append(Segment(text, node.tag, parent_tag or (parent.tag if parent is not None else ""), href, kind,
-                               marks=marks))
+                               marks=marks, column=_column_of(node, columns) if columns else None))
 
     def walk(node, href=None):
         if not isinstance(node.tag, str):
@@ -112,6 +114,8 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
     labelled: list[Segment] = []
     pending = None
     for segment in out:
+        if segment.column in LABEL_ALONE and segment.label is None:
+            segment.label = segment.column  # a table's header labels its column's cells
         alone = next((name for name, p in LABEL_ALONE.items() if len(segment.text) <= 30 and p.match(segment.text)), None)
         if alone:
             segment.is_label = alone
@@ -132,6 +136,39 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
         pending = None
         labelled.append(segment)
     return labelled
+
+
+def table_columns(record: Record) -> dict:
+    """For a table row: each cell and what its column's header calls it (a label class, "title"
+    for the item's name, "other" for a category); {} for other records or tables without a header."""
+    row = record[0]
+    if len(record) != 1 or row.tag != "tr":
+        return {}
+    table = next((a for a in row.iterancestors() if a.tag == "table"), None)
+    if table is None:
+        return {}
+    header = next((tr for tr in table.iter("tr") if tr.find("th") is not None), None)
+    if header is None or header is row:
+        return {}
+    names = []
+    for cell in header:
+        if cell.tag in ("th", "td"):
+            text = " ".join(" ".join(cell.itertext()).split()).rstrip(":")
+            kind = next((name for name, p in LABEL_ALONE.items() if p.match(text)), None)
+            span = cell.get("colspan") or "1"
+            names.extend([kind or column_kind(text)] * (min(int(span), 20) if span.isdigit() and span != "0" else 1))
+    cells = [c for c in row if c.tag in ("td", "th")]
+    return {cell: name for cell, name in zip(cells, names) if name}
+
+
+def _column_of(node: HtmlElement, columns: dict) -> str | None:
+    for _ in range(8):
+        if node is None:
+            return None
+        if node in columns:
+            return columns[node]
+        node = node.getparent()
+    return None
 
 
 def href_shape(href: str | None) -> str:

@@ -250,9 +250,10 @@ class GenericPage(MarketPage):
 
     def _decode(self, segments: list[Segment], probs, model, record: Record | None) -> RawListing | None:
         col = model.column
-        usable = [i for i, s in enumerate(segments) if not s.is_label]
+        usable = [i for i, s in enumerate(segments) if not s.is_label and s.column != "other"]
         titled = [i for i in usable if _LETTERS3.search(segments[i].text)
                   and "price_only" not in segments[i].features and not _places_only(segments[i])]
+        titled = [i for i in titled if segments[i].column == "title"] or titled  # the column headed so
         # A button word or a text every record repeats names no item.
         named = [i for i in titled if not {"action", "rep=all", "L|action"} & set(segments[i].features)]
         titled = named or titled
