@@ -306,3 +306,16 @@ def test_a_tables_header_names_its_columns_title_category_price_and_places():
     assert {l.ships_from for l in result.listings} == {"NL"}
     assert all(l.ships_to == ["WW"] for l in result.listings)
     assert {l.vendor for l in result.listings} == {None}  # the category column names no vendor
+
+
+def test_an_amount_in_the_items_name_is_not_its_price():
+    """"Gift card with $500 balance" costs what the card shows apart, even split over two elements."""
+    body = """<div class="crumbs"><a href="/">Home</a></div>
+    <div class="product"><h1>Gift card with $500 balance</h1>
+    <dl><dt>Unit price</dt><dd><b>12.00</b> <span>USD</span></dd><dt>Stock</dt><dd>40</dd></dl>
+    <button>Add to cart</button></div>"""
+    result = generic(page("Gift card with $500 balance", body))
+    assert result.page_type == "listing"
+    [listing] = result.listings
+    assert listing.title == "Gift card with $500 balance"
+    assert (listing.price, listing.currency) == (12.0, "USD")

@@ -277,7 +277,8 @@ class GenericPage(MarketPage):
                 return i
             return next((j for j in pool if segments[j].label == label and probs[j, col("title")] < 0.5), None)
 
-        priced = [i for i in usable if "price" in segments[i].features]
+        # An amount in the item's name ("card with $500 balance") is not what it costs.
+        priced = [i for i in usable if "price" in segments[i].features and segments[i].text != title]
         prices = []
         top = max(priced, key=lambda j: probs[j, col("price")], default=None)
         for i in priced:  # in reading order: the price shown first leads
@@ -287,7 +288,7 @@ class GenericPage(MarketPage):
                         prices.append(money)
         if not prices:
             text = " ".join(s.text for s in segments if s.text != title)
-            prices = parse_prices(text)
+            prices = parse_prices(text) or list(segment_prices(title))
         vendor_i = best("vendor")
         if vendor_i is None:
             vendor_i = self._user_link(segments, usable, title)
