@@ -319,3 +319,20 @@ def test_an_amount_in_the_items_name_is_not_its_price():
     [listing] = result.listings
     assert listing.title == "Gift card with $500 balance"
     assert (listing.price, listing.currency) == (12.0, "USD")
+
+
+def test_russian_cards_without_labels_read_an_unknown_town_from_the_city_slot():
+    """Title, town, weight, several currencies, a buy button without a link; no "Город:" label.
+    A town the lexicon does not know sits in the slot where the other cards show their cities."""
+    items = [("Мефедрон кристаллы", "Алматы", "14 500", "2 900"), ("Гашиш пластик", "Кореновск", "21 000", "4 200"),
+             ("Амфетамин паста", "Астана", "9 000", "1 800"), ("Экстази 250 мг", "Алматы", "16 000", "3 200")]
+    cards = "".join(
+        f"<div class='card'><div class='t'>{t}</div><div class='where'>{c}</div><div class='w'>1 г</div>"
+        f"<div class='p'>{kzt} ₸ · {rub} ₽</div><button class='buy'>Купить</button></div>" for t, c, kzt, rub in items
+    )
+    result = generic(page("Магазин", f"<div class='hdr'>Курс: 1 BTC = 6 100 000 ₽</div><div class='wrap'>{cards}</div>",
+                          lang="ru"))
+    assert [l.title for l in result.listings] == [item[0] for item in items]
+    assert [l.city for l in result.listings] == [item[1] for item in items]
+    assert [(l.price, l.currency) for l in result.listings] == [(14500.0, "KZT"), (21000.0, "KZT"), (9000.0, "KZT"),
+                                                               (16000.0, "KZT")]

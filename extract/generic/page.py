@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from difflib import SequenceMatcher
 from functools import cached_property
 
@@ -27,6 +28,8 @@ _HEADINGS = ("h1", "h2", "h3", "h4")
 _TITLE_TAGS = frozenset(("h1", "h2", "h3", "h4", "a", "div", "span", "td", "b", "strong", "p", "li"))
 _CYRILLIC = re.compile(r"[а-яё]", re.I)
 _LETTERS3 = re.compile(r"[^\W\d_].*[^\W\d_].*[^\W\d_]", re.S)
+# A place's name: one to three capitalised words, no digits ("Талдыкорган", "Нижний Новгород").
+_PLACE_NAME = re.compile(r"^[A-ZА-ЯЁ][^\W\d_]+(?:[ -][A-ZА-ЯЁа-яёa-z][^\W\d_]*){0,2}(?: \([^()\d]{2,40}\))?$")
 _TITLE_SPLIT = re.compile(r"\s+[|\-–—:»·]\s+")
 # Words a site names its own pages with ("Vendor", "Shop", "Search"): never a user's name.
 _HREF_WORDS = HREF_VENDOR | HREF_ITEM | HREF_OTHER
@@ -57,6 +60,26 @@ def _places_only(segment: Segment) -> bool:
         return True
     route = _ROUTE.match(segment.text) if "route" in segment.features else None
     return bool(route and country_code(re.split(r"[,;/|]", route.group("b"))[0]))
+
+
+def _city_slot(decoded: list) -> None:
+    """Cards of one shop show the city in one slot. Where most records' city came from a slot of
+    one build (tag and classes), a record whose city is unknown reads it from that slot: a town
+    the lexicon does not know is still a town when its neighbours' slots hold cities."""
+    slots = Counter()
+    for segments, listing in decoded:
+        if listing.city:
+            slot = next(((s.tag, s.marks) for s in segments if s.text == listing.city), None)
+            if slot:
+                slots[slot] += 1
+    if not slots:
+        return
+    slot, found = slots.most_common(1)[0]
+    if found < 2 or found * 2 < len(decoded):
+        return
+    for segments, listing in decoded:
+        if listing.city is None:
+            listing.city = next((s.text for s in segments if (s.tag, s.marks) == slot and _PLACE_NAME.match(s.text)), None)
 
 
 def _holds(block: HtmlElement, tops: list) -> bool:
@@ -366,12 +389,15 @@ class GenericPage(MarketPage):
         probs = model.probabilities(flat)
         out, start = [], 0
         records = [None] if detail else self.records
+        decoded = []
         for segments, record in zip(groups, records):
             chunk = probs[start:start + len(segments)]
             start += len(segments)
             listing = self._decode(segments, chunk, model, record)
             if listing is not None:
                 out.append(listing)
+                decoded.append((segments, listing))
+        _city_slot(decoded)
         return out
 
     # -- profiles ----------------------------------------------------------
