@@ -336,3 +336,41 @@ def test_russian_cards_without_labels_read_an_unknown_town_from_the_city_slot():
     assert [l.city for l in result.listings] == [item[1] for item in items]
     assert [(l.price, l.currency) for l in result.listings] == [(14500.0, "KZT"), (21000.0, "KZT"), (9000.0, "KZT"),
                                                                (16000.0, "KZT")]
+
+
+def records_of(html: str) -> list:
+    from extract.document import parse
+    from extract.generic.page import GenericPage
+
+    return GenericPage(parse(html.encode("utf-8"))).records
+
+
+def test_an_item_pages_title_box_and_details_box_are_not_two_items():
+    """Two sibling boxes of different builds (the name with its price; the details table) make one item."""
+    body = """<div class="crumbs"><a href="/">Home</a> / <a href="/c/3">Pills</a></div>
+    <div class="wrap"><div class="name"><span>Diazepam 10mg x 50 $60</span></div>
+    <div class="details"><table><tr><td>Vendor</td><td><a href="/v/medbox">medbox</a> (310)</td></tr>
+    <tr><td>Price</td><td>$61.20</td></tr><tr><td>Ships from</td><td>Netherlands</td></tr>
+    <tr><td>Ships to</td><td>Worldwide</td></tr></table><p>Blister packs, tracked post.</p></div></div>
+    <form><input type="number" value="1"><input type="submit" value="Buy now"></form>"""
+    html = page("Diazepam 10mg x 50 $60", body)
+    assert records_of(html) == []  # no list of items on the page
+    result = generic(html)
+    assert result.page_type == "listing"
+    [listing] = result.listings
+    assert listing.title == "Diazepam 10mg x 50 $60"
+    assert (listing.price, listing.currency) == (61.2, "USD")
+
+
+def test_price_tier_rows_on_an_item_page_are_not_items():
+    tiers = "".join(f"<tr><td><b>Bulk discount</b></td><td>From qty {lo} to {hi}</td><td>USD {p}</td></tr>"
+                    for lo, hi, p in [(10, 49, "1.90"), (50, 99, "1.70"), (100, 499, "1.50")])
+    body = f"""<div class="item"><h1>Alprazolam 2mg bars</h1><p>Price: USD 2.10 each</p>
+    <p>Vendor: <a href="/u/barsmith">barsmith</a></p><table>{tiers}</table>
+    <button>Add to cart</button></div>"""
+    html = page("Alprazolam 2mg bars", body)
+    assert records_of(html) == []  # tiers of the one item, not items
+    result = generic(html)
+    assert result.page_type == "listing"
+    assert [l.title for l in result.listings] == ["Alprazolam 2mg bars"]
+    assert result.listings[0].price == 2.10

@@ -28,7 +28,8 @@ _LETTERS = re.compile(r"[^\W\d_]{3,}")
 _NEVER_CHROME = frozenset({"html", "body", "main"})
 _CODES = re.compile(r"(?<![^\W\d_])(?:usd|eur|gbp|btc|xmr|ltc|eth|usdt|rub|kzt|uah|руб|тенге|грн)(?![^\W\d_])", re.I)
 
-_LABEL_WORDS = words([w for values in CUES["labels"].values() for w in values] + CUES["action_words"])
+# Label, button and price-tier words ("Bulk: from qty 250 to 499"): no item is named by them alone.
+_LABEL_WORDS = words([w for values in CUES["labels"].values() for w in values] + CUES["action_words"] + CUES["tier_words"])
 
 Record = tuple  # a record: one element, or a few consecutive siblings (heading runs, dt + dd)
 
@@ -96,10 +97,14 @@ def _shape(node: HtmlElement, limit: int = 60) -> frozenset:
 
 
 def _alike(members: list[Record]) -> list[Record]:
-    """The members built like most of the others (tag-path Jaccard at least 0.5)."""
-    if len(members) <= 2:
+    """The members built like most of the others (tag-path Jaccard at least 0.5); two members
+    only when built alike (an item page's title box and details box are not two items)."""
+    if len(members) < 2:
         return members
     shapes = [_shape(m[0]) if len(m) == 1 else frozenset().union(*map(_shape, m)) for m in members]
+    if len(members) == 2:
+        a, b = shapes
+        return members if (not a and not b) or len(a & b) / max(1, len(a | b)) >= 0.5 else []
     sample = shapes if len(shapes) <= 40 else shapes[:: max(1, len(shapes) // 40)]
     alike = []
     verdicts: dict[frozenset, bool] = {}  # records of one build share their verdict
