@@ -374,3 +374,30 @@ def test_price_tier_rows_on_an_item_page_are_not_items():
     assert result.page_type == "listing"
     assert [l.title for l in result.listings] == ["Alprazolam 2mg bars"]
     assert result.listings[0].price == 2.10
+
+
+def test_an_items_name_is_the_link_to_its_own_page_not_to_its_shop():
+    """Both links read like names; where the model leans to the shop's link (a model that favours
+    plain links here), the link to the item's own page still names the item."""
+    from extract.generic.model import load_model, use_model
+
+    shops = ["Northern Lights Store", "Blue Harbour Pharmacy", "Green Valley Growers", "Polar Star Chemicals"]
+    cards = "".join(
+        f"<div class='card'><div><a href='/market/{40 + i}'>{shop}</a></div>"
+        f"<div><a href='/product/{900 + i}'>{name} 2g premium</a></div><div>from {1500 + i} RUB</div></div>"
+        for i, (shop, name) in enumerate(zip(shops, DRUGS))
+    )
+    data = dict(load_model().data)
+    data["features"] = dict(data["features"])
+    title = data["labels"].index("title")
+    for name, boost in (("kind=link", 6.0), ("href=plain", 2.0)):
+        weights = list(data["features"][name])
+        weights[title] += boost
+        data["features"][name] = weights
+    use_model(data)
+    try:
+        result = generic(page("Catalogue", f"<div class='grid'>{cards}</div>"))
+    finally:
+        use_model(None)
+    assert [l.title for l in result.listings] == [f"{n} 2g premium" for n in DRUGS[:4]]
+    assert [l.url for l in result.listings] == [f"/product/{900 + i}" for i in range(4)]

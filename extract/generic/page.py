@@ -281,6 +281,9 @@ class GenericPage(MarketPage):
         named = [i for i in titled if not {"action", "rep=all", "L|action"} & set(segments[i].features)]
         titled = named or titled
         titled = [i for i in titled if segments[i].kind != "hover"] or titled  # hover texts are captions
+        if record is not None:  # an item's name links to the item's own page, not to its shop's
+            titled = [i for i in titled if segments[i].kind == "link" and probs[i, col("title")] >= 0.5
+                      and href_shape(segments[i].href) in ("item", "vendor_item")] or titled
         if record is None and self.single_title:
             title = self.single_title
             titled_best = max(titled, key=lambda i: probs[i, col("title")], default=None)
