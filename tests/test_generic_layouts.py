@@ -401,3 +401,28 @@ def test_an_items_name_is_the_link_to_its_own_page_not_to_its_shop():
         use_model(None)
     assert [l.title for l in result.listings] == [f"{n} 2g premium" for n in DRUGS[:4]]
     assert [l.url for l in result.listings] == [f"/product/{900 + i}" for i in range(4)]
+
+
+def test_where_an_item_ships_to_is_labelled_and_the_one_other_country_is_where_from():
+    """"Dispatch: Germany" is no label the vocabulary knows; "Ship to" is. Even where the model never
+    says ships-from (a model that never does), the one other country is the origin."""
+    from extract.generic.model import load_model, use_model
+
+    cards = "".join(
+        f"<div class='c'><a href='/goods/{i}'>{name} 5g</a><p>Dispatch</p><div>{origin}</div>"
+        f"<p>Ship to</p><div>Worldwide</div><span>{25 + i}.00 EUR</span></div>"
+        for i, (name, origin) in enumerate(zip(DRUGS[:3], ["Germany", "Netherlands", "Spain"]))
+    )
+    html = page("Offers", f"<div class='list'>{cards}</div>")
+    data = dict(load_model().data)
+    data["bias"] = list(data["bias"])
+    data["bias"][data["labels"].index("ships_from")] = -50.0
+    for model in (None, data):
+        use_model(model)
+        try:
+            result = generic(html)
+        finally:
+            use_model(None)
+        assert [l.title for l in result.listings] == [f"{n} 5g" for n in DRUGS[:3]]
+        assert [l.ships_from for l in result.listings] == ["DE", "NL", "ES"]
+        assert all(l.ships_to == ["WW"] for l in result.listings)

@@ -328,10 +328,17 @@ class GenericPage(MarketPage):
             route = _ROUTE.match(ships_from)
             if route:
                 ships_from, ships_to = route.group("a"), route.group("b")
-        to = [segments[i].text for i in usable if probs[i, col("ships_to")] >= THRESHOLD and i != from_i]
+        to_i = [i for i in usable if probs[i, col("ships_to")] >= THRESHOLD and i != from_i]
+        to = [segments[i].text for i in to_i]
         if to:
             ships_to = [part for text in to for part in re.split(r"[,;/|]", _ROUTE.match(text).group("b")
                                                                    if _ROUTE.match(text) else text)]
+            if ships_from is None:  # where it ships to is named; the one other country is where from
+                others = {segments[i].text for i in usable if i not in to_i and segments[i].text not in to
+                          and "country_iso" in segments[i].features and segments[i].kind != "hover"
+                          and segments[i].label in (None, "ships_from")}
+                if len(others) == 1:
+                    ships_from = others.pop()
         fields = {name: segments[i].text if (i := best(name)) is not None else None
                   for name in ("city", "district", "drop", "quantity")}
         city = fields["city"]
