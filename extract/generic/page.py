@@ -36,7 +36,7 @@ _HREF_WORDS = HREF_VENDOR | HREF_ITEM | HREF_OTHER
 _SITE_WORDS = re.compile("|".join(p.pattern for p in (PROFILE_TITLE, LIST_TITLE, ACTION)), re.I)
 # How sure the model must be before a field is filled (a wrong value costs more than none).
 THRESHOLD = 0.35
-PAGE_MODEL_SURE = 0.85
+PAGE_MODEL_SURE = 0.9
 # So many buy buttons on a page without item records means many items on offer, not one.
 MANY_OFFERS = 8
 
