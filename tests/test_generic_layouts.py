@@ -185,3 +185,244 @@ def test_shipped_model_loads_fast_and_the_lomo_report_is_there():
     assert report["markets_scored"] >= 13
     assert 0 < report["market_macro_f1"] <= 1
     assert set(report["markets"]) >= {"cypher", "hydra"}
+
+
+def test_look_alike_clones_linking_to_different_items_are_each_a_listing():
+    """A vendor's copies of one offer show the same text; each links to its own item page."""
+    cards = "".join(
+        f"<div class='card'><a href='/product/{uid}'><h4>{name}</h4></a><p>Price: $45.00</p>"
+        f"<a class='btn' href='/product/{uid}'>View</a></div>"
+        for uid, name in [("a1f3", "Speed paste 5g (Copy)"), ("b2e4", "Speed paste 5g (Copy)"),
+                          ("c3d5", "Speed paste 5g (Copy)"), ("d4c6", "Ketamine 1g")]
+    )
+    result = generic(page("Stimulants", f"<div class='deck'>{cards}</div>"))
+    assert [l.title for l in result.listings] == ["Speed paste 5g (Copy)"] * 3 + ["Ketamine 1g"]
+    assert [l.url for l in result.listings] == ["/product/a1f3", "/product/b2e4", "/product/c3d5", "/product/d4c6"]
+
+
+def test_a_card_and_its_hidden_copy_linking_to_the_same_item_are_one_listing():
+    cards = "".join(
+        f"<li class='it'><a href='/item/{i}'>{name}</a> <span>${30 + i}</span></li>"
+        f"<li class='it'><a href='/item/{i}'>{name}</a> <span>${30 + i}</span></li>"
+        for i, name in enumerate(DRUGS[:3])
+    )
+    result = generic(page("Items", f"<ul class='items'>{cards}</ul>"))
+    assert [l.title for l in result.listings] == DRUGS[:3]
+
+
+RATE_BOXES = "".join(
+    f"<div class='box'><h3>{coin}</h3><p>US Dollar (USD) <b>{usd}</b></p><p>Euro (EUR) <b>{eur}</b></p>"
+    f"<p><a href='/wallet/{coin[:3].lower()}'>Deposit</a></p></div>"
+    for coin, usd, eur in [("Bitcoin (BTC)", "64250.10", "59100.00"), ("Monero (XMR)", "160.20", "148.00"),
+                           ("Litecoin (LTC)", "70.05", "64.80")]
+)
+
+
+def test_exchange_rate_boxes_headed_by_a_currency_are_not_items():
+    items = "".join(
+        f"<div class='box'><h3><a href='/item/{i}'>{name} 2g</a></h3><p>Price: <b>${40 + i}.00</b></p></div>"
+        for i, name in enumerate(DRUGS[:2])
+    )
+    result = generic(page("Market", f"<div class='col'>{RATE_BOXES}</div><div class='col'>{items}</div>"))
+    assert [l.title for l in result.listings] == [f"{n} 2g" for n in DRUGS[:2]]
+    assert [l.price for l in result.listings] == [40.0, 41.0]
+
+
+def test_empty_search_results_beside_rate_boxes_are_an_empty_category():
+    body = (f"<div class='side'><h3>Browse categories</h3></div><div class='col'>{RATE_BOXES}</div>"
+            "<div class='main'><h2>Search Results</h2><p>There is currently nothing to show.</p></div>")
+    result = generic(page("Market", body))
+    assert result.page_type == "category"
+    assert result.listings == []
+
+
+def test_an_unlabelled_link_to_a_users_own_page_is_the_vendor():
+    """No "Vendor:" label and no vendor word in the link: its target carries the name (/@name/...).
+    Read so even where the model does not call it a vendor (a model that never says vendor)."""
+    from extract.generic.model import load_model, use_model
+
+    cards = "".join(
+        f"<div class='cell'><a href='/goods/{i}/x{i}'>{name} 3g</a><div class='small'>"
+        f"<a href='/@{seller}/{i}a7c'>{seller}</a> <i>(12{i})</i> <a href='/cat/{seller}x'>Other</a></div>"
+        f"<div>Only {50 + i} USD</div></div>"
+        for i, (name, seller) in enumerate(zip(DRUGS[:4], ["nightowl", "DrDelta", "kite_77", "mossgrove"]))
+    )
+    html = page("Top offers", f"<div class='wall'>{cards}</div>")
+    data = dict(load_model().data)
+    data["bias"] = list(data["bias"])
+    data["bias"][data["labels"].index("vendor")] = -50.0
+    for model in (None, data):
+        use_model(model)
+        try:
+            result = generic(html)
+        finally:
+            use_model(None)
+        assert [l.title for l in result.listings] == [f"{n} 3g" for n in DRUGS[:4]]
+        assert [l.vendor for l in result.listings] == ["nightowl", "DrDelta", "kite_77", "mossgrove"]
+
+
+def test_vendor_page_named_only_in_its_title_and_its_own_links():
+    """No heading names the vendor; the page's title does ("Message name"), and the page's links
+    carry that name as a parameter. Its items are that vendor's."""
+    items = "".join(
+        f"<div class='o'><a href='./show?offer={i}7'>{name} 7g</a> <span>${70 + i}.5</span> <a href='./show?offer={i}7'>Order</a></div>"
+        for i, name in enumerate(DRUGS[:3])
+    )
+    body = ("<div class='card'><span>oakleaf (210) 4.9</span> <a href='./report?vendor=oakleaf'>Report</a>"
+            "<a href='./inbox?member=oakleaf'>Send message</a><p>Member since 2019. Last seen today.</p>"
+            f"<p>Feedback: 98% positive. Sales: 210. PGP key below.</p></div><div class='shop'>{items}</div>")
+    result = generic(page("Message oakleaf", body))
+    assert result.page_type == "vendor"
+    assert [l.title for l in result.listings] == [f"{n} 7g" for n in DRUGS[:3]]
+    assert [l.vendor for l in result.listings] == ["oakleaf"] * 3
+
+
+def test_origin_and_destination_codes_with_an_arrow_icon_between_them():
+    """"NLD<img>WW": two place codes side by side are a route (from, to), never the item's name."""
+    cards = "".join(
+        f"<div class='c'><a href='/goods/{i}'><span>{name} 10g</span></a>"
+        f"<b>{frm}<img src='/i/arrow.png' alt=''>{to}</b><span>€ {20 + i},00</span></div>"
+        for i, (name, frm, to) in enumerate(zip(DRUGS[:4], ["NLD", "DEU", "NLD", "GBR"], ["WW", "EU", "WW", "GB"]))
+    )
+    result = generic(page("Listings", f"<div class='cards'>{cards}</div>"))
+    assert [l.title for l in result.listings] == [f"{n} 10g" for n in DRUGS[:4]]
+    assert [l.ships_from for l in result.listings] == ["NL", "DE", "NL", "GB"]
+    assert [l.ships_to for l in result.listings] == [["WW"], ["EU"], ["WW"], ["GB"]]
+
+
+def test_a_tables_header_names_its_columns_title_category_price_and_places():
+    """A category link comes first in each row; the header says which column is the item."""
+    rows = "".join(
+        f"<tr><td><a href='/c/{i}'>{name.split()[0]}</a></td><td><a href='/goods/{name.lower().replace(' ', '_')}'>"
+        f"{name} {i + 1}g</a></td><td>฿0.00{i + 2}</td><td>Worldwide</td><td>Netherlands</td>"
+        f"<td><a href='/basket/add/{i}'>add to cart</a></td></tr>"
+        for i, name in enumerate(DRUGS[:4])
+    )
+    table = ("<table><tr><th>category</th><th>title</th><th>price</th><th>ship to</th><th>ship from</th>"
+             f"<th>&nbsp;</th></tr>{rows}</table>")
+    result = generic(page("Offers", f"<h2>Our offers</h2>{table}"))
+    assert [l.title for l in result.listings] == [f"{n} {i + 1}g" for i, n in enumerate(DRUGS[:4])]
+    assert [(l.price, l.currency) for l in result.listings] == [(0.002, "BTC"), (0.003, "BTC"), (0.004, "BTC"), (0.005, "BTC")]
+    assert {l.ships_from for l in result.listings} == {"NL"}
+    assert all(l.ships_to == ["WW"] for l in result.listings)
+    assert {l.vendor for l in result.listings} == {None}  # the category column names no vendor
+
+
+def test_an_amount_in_the_items_name_is_not_its_price():
+    """"Gift card with $500 balance" costs what the card shows apart, even split over two elements."""
+    body = """<div class="crumbs"><a href="/">Home</a></div>
+    <div class="product"><h1>Gift card with $500 balance</h1>
+    <dl><dt>Unit price</dt><dd><b>12.00</b> <span>USD</span></dd><dt>Stock</dt><dd>40</dd></dl>
+    <button>Add to cart</button></div>"""
+    result = generic(page("Gift card with $500 balance", body))
+    assert result.page_type == "listing"
+    [listing] = result.listings
+    assert listing.title == "Gift card with $500 balance"
+    assert (listing.price, listing.currency) == (12.0, "USD")
+
+
+def test_russian_cards_without_labels_read_an_unknown_town_from_the_city_slot():
+    """Title, town, weight, several currencies, a buy button without a link; no "Город:" label.
+    A town the lexicon does not know sits in the slot where the other cards show their cities."""
+    items = [("Мефедрон кристаллы", "Алматы", "14 500", "2 900"), ("Гашиш пластик", "Кореновск", "21 000", "4 200"),
+             ("Амфетамин паста", "Астана", "9 000", "1 800"), ("Экстази 250 мг", "Алматы", "16 000", "3 200")]
+    cards = "".join(
+        f"<div class='card'><div class='t'>{t}</div><div class='where'>{c}</div><div class='w'>1 г</div>"
+        f"<div class='p'>{kzt} ₸ · {rub} ₽</div><button class='buy'>Купить</button></div>" for t, c, kzt, rub in items
+    )
+    result = generic(page("Магазин", f"<div class='hdr'>Курс: 1 BTC = 6 100 000 ₽</div><div class='wrap'>{cards}</div>",
+                          lang="ru"))
+    assert [l.title for l in result.listings] == [item[0] for item in items]
+    assert [l.city for l in result.listings] == [item[1] for item in items]
+    assert [(l.price, l.currency) for l in result.listings] == [(14500.0, "KZT"), (21000.0, "KZT"), (9000.0, "KZT"),
+                                                               (16000.0, "KZT")]
+
+
+def records_of(html: str) -> list:
+    from extract.document import parse
+    from extract.generic.page import GenericPage
+
+    return GenericPage(parse(html.encode("utf-8"))).records
+
+
+def test_an_item_pages_title_box_and_details_box_are_not_two_items():
+    """Two sibling boxes of different builds (the name with its price; the details table) make one item."""
+    body = """<div class="crumbs"><a href="/">Home</a> / <a href="/c/3">Pills</a></div>
+    <div class="wrap"><div class="name"><span>Diazepam 10mg x 50 $60</span></div>
+    <div class="details"><table><tr><td>Vendor</td><td><a href="/v/medbox">medbox</a> (310)</td></tr>
+    <tr><td>Price</td><td>$61.20</td></tr><tr><td>Ships from</td><td>Netherlands</td></tr>
+    <tr><td>Ships to</td><td>Worldwide</td></tr></table><p>Blister packs, tracked post.</p></div></div>
+    <form><input type="number" value="1"><input type="submit" value="Buy now"></form>"""
+    html = page("Diazepam 10mg x 50 $60", body)
+    assert records_of(html) == []  # no list of items on the page
+    result = generic(html)
+    assert result.page_type == "listing"
+    [listing] = result.listings
+    assert listing.title == "Diazepam 10mg x 50 $60"
+    assert (listing.price, listing.currency) == (61.2, "USD")
+
+
+def test_price_tier_rows_on_an_item_page_are_not_items():
+    tiers = "".join(f"<tr><td><b>Bulk discount</b></td><td>From qty {lo} to {hi}</td><td>USD {p}</td></tr>"
+                    for lo, hi, p in [(10, 49, "1.90"), (50, 99, "1.70"), (100, 499, "1.50")])
+    body = f"""<div class="item"><h1>Alprazolam 2mg bars</h1><p>Price: USD 2.10 each</p>
+    <p>Vendor: <a href="/u/barsmith">barsmith</a></p><table>{tiers}</table>
+    <button>Add to cart</button></div>"""
+    html = page("Alprazolam 2mg bars", body)
+    assert records_of(html) == []  # tiers of the one item, not items
+    result = generic(html)
+    assert result.page_type == "listing"
+    assert [l.title for l in result.listings] == ["Alprazolam 2mg bars"]
+    assert result.listings[0].price == 2.10
+
+
+def test_an_items_name_is_the_link_to_its_own_page_not_to_its_shop():
+    """Both links read like names; where the model leans to the shop's link (a model that favours
+    plain links here), the link to the item's own page still names the item."""
+    from extract.generic.model import load_model, use_model
+
+    shops = ["Northern Lights Store", "Blue Harbour Pharmacy", "Green Valley Growers", "Polar Star Chemicals"]
+    cards = "".join(
+        f"<div class='card'><div><a href='/market/{40 + i}'>{shop}</a></div>"
+        f"<div><a href='/product/{900 + i}'>{name} 2g premium</a></div><div>from {1500 + i} RUB</div></div>"
+        for i, (shop, name) in enumerate(zip(shops, DRUGS))
+    )
+    data = dict(load_model().data)
+    data["features"] = dict(data["features"])
+    title = data["labels"].index("title")
+    for name, boost in (("kind=link", 6.0), ("href=plain", 2.0)):
+        weights = list(data["features"][name])
+        weights[title] += boost
+        data["features"][name] = weights
+    use_model(data)
+    try:
+        result = generic(page("Catalogue", f"<div class='grid'>{cards}</div>"))
+    finally:
+        use_model(None)
+    assert [l.title for l in result.listings] == [f"{n} 2g premium" for n in DRUGS[:4]]
+    assert [l.url for l in result.listings] == [f"/product/{900 + i}" for i in range(4)]
+
+
+def test_where_an_item_ships_to_is_labelled_and_the_one_other_country_is_where_from():
+    """"Dispatch: Germany" is no label the vocabulary knows; "Ship to" is. Even where the model never
+    says ships-from (a model that never does), the one other country is the origin."""
+    from extract.generic.model import load_model, use_model
+
+    cards = "".join(
+        f"<div class='c'><a href='/goods/{i}'>{name} 5g</a><p>Dispatch</p><div>{origin}</div>"
+        f"<p>Ship to</p><div>Worldwide</div><span>{25 + i}.00 EUR</span></div>"
+        for i, (name, origin) in enumerate(zip(DRUGS[:3], ["Germany", "Netherlands", "Spain"]))
+    )
+    html = page("Offers", f"<div class='list'>{cards}</div>")
+    data = dict(load_model().data)
+    data["bias"] = list(data["bias"])
+    data["bias"][data["labels"].index("ships_from")] = -50.0
+    for model in (None, data):
+        use_model(model)
+        try:
+            result = generic(html)
+        finally:
+            use_model(None)
+        assert [l.title for l in result.listings] == [f"{n} 5g" for n in DRUGS[:3]]
+        assert [l.ships_from for l in result.listings] == ["DE", "NL", "ES"]
+        assert all(l.ships_to == ["WW"] for l in result.listings)

@@ -52,8 +52,22 @@ CURRENCY_HINT = re.compile(
     re.I,
 )
 DROP_WORDS = words(CUES["drop_words"], whole=False)
+CURRENCY_NAMES = words(CUES["currency_names"])  # "Bitcoin (BTC)": a rate box's heading, not an item's
 _CLASS_TOKENS = re.compile(r"[a-z]+")
 CLASS_WORDS = {word: name for name, values in CUES["class_words"].items() for word in values}
+
+
+_COLUMN_TITLE = re.compile(rf"^(?:{words(CUES['column_title']).pattern})$", re.I)
+_COLUMN_OTHER = re.compile(rf"^(?:{words(CUES['column_other']).pattern})$", re.I)
+
+
+def column_kind(header: str) -> str | None:
+    """A table header that names the item's title column ("Product") or a category column."""
+    if _COLUMN_TITLE.match(header):
+        return "title"
+    if _COLUMN_OTHER.match(header):
+        return "other"
+    return None
 
 
 def class_cues(marks: str) -> set[str]:

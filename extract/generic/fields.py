@@ -18,7 +18,7 @@ from lxml.html import HtmlElement
 
 from extract.document import clean_text
 from extract.generic.cues import (
-    ACTION, DROP_WORDS, class_cues, HREF_ITEM, HREF_OTHER, HREF_VENDOR, LABEL_ALONE, LABEL_INLINE,
+    ACTION, DROP_WORDS, class_cues, column_kind, HREF_ITEM, HREF_OTHER, HREF_VENDOR, LABEL_ALONE, LABEL_INLINE,
 )
 from extract.generic.records import Record
 from extract.measures import CRYPTO_CODES, parse_prices, parse_quantity
@@ -28,7 +28,9 @@ LABELS = ("none", "title", "price", "vendor", "ships_from", "ships_to", "quantit
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _BOLD = frozenset({"b", "strong", "em"})
 _INLINE = frozenset({"b", "strong", "em", "i", "u", "small", "font", "img", "br", "sup", "sub", "wbr", "abbr", "mark"})
-_ROUTE = re.compile(r"^(?P<a>[^\W\d][\w .()'-]{1,40}?)\s*(?:→|->|=>|⇒|»|➜|➔|➝|⟶|⟹|►|▶|\bto\b)\s*(?P<b>[^\W\d][\w ,.()'-]{1,80})$")
+# "Germany → Worldwide", "US -> EU", or two codes side by side whose arrow is an icon ("DEU WW").
+_ROUTE = re.compile(r"^(?P<a>[^\W\d][\w .()'-]{1,40}?)\s*(?:→|->|=>|⇒|»|➜|➔|➝|⟶|⟹|►|▶|\bto\b"
+                    r"|(?<=\b[A-Z]{2})\s(?=[A-Z]{2,3}$)|(?<=\b[A-Z]{3})\s(?=[A-Z]{2,3}$))\s*(?P<b>[^\W\d][\w ,.()'-]{1,80})$")
 _DECORATION = re.compile(r"\(\s*[\d.,]+\s*%?\s*\)|\[\s*[\d.,]+\s*%?\s*\]|[★☆✪⭐]|\(\s*\d+\s*\)|\b\d+(?:\.\d+)?\s*%")
 _CYRILLIC = re.compile(r"[а-яё]", re.I)
 _SPLIT = re.compile(r"[\s/,;|]+")
@@ -47,6 +49,7 @@ class Segment:
     is_label: str | None = None  # this piece is itself a label
     features: list[str] = field(default_factory=list)
     marks: str = ""  # class and id of the element and its parent
+    column: str | None = None  # what the table's header calls this cell's column: a label class, "title" or "other"
 
 
 def _button_like(node: HtmlElement) -> bool:
@@ -56,6 +59,7 @@ def _button_like(node: HtmlElement) -> bool:
 def record_segments(record: Record, limit: int = 400) -> list[Segment]:
     """The record's text pieces in reading order."""
     out: list[Segment] = []
+    columns = table_columns(record)
 
     def add(text, node, kind, href=None, parent_tag=None):
         text = " ".join(text.split()) if text else ""  # clean_text, without the regular expression
@@ -65,7 +69,7 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
             if parent is not None:
                 marks = f"{marks} | {parent.get('class') or ''} {parent.get('id') or ''}"
             out.append(Segment(text, node.tag, parent_tag or (parent.tag if parent is not None else ""), href, kind,
-                               marks=marks))
+                               marks=marks, column=_column_of(node, columns) if columns else None))
 
     def walk(node, href=None):
         if not isinstance(node.tag, str):
@@ -110,6 +114,8 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
     labelled: list[Segment] = []
     pending = None
     for segment in out:
+        if segment.column in LABEL_ALONE and segment.label is None:
+            segment.label = segment.column  # a table's header labels its column's cells
         alone = _label_alone(segment.text) if len(segment.text) <= 30 else None
         if alone:
             segment.is_label = alone
@@ -138,6 +144,39 @@ def _label_alone(text: str) -> str | None:
     return next((name for name, p in LABEL_ALONE.items() if p.match(text)), None)
 
 
+def table_columns(record: Record) -> dict:
+    """For a table row: each cell and what its column's header calls it (a label class, "title"
+    for the item's name, "other" for a category); {} for other records or tables without a header."""
+    row = record[0]
+    if len(record) != 1 or row.tag != "tr":
+        return {}
+    table = next((a for a in row.iterancestors() if a.tag == "table"), None)
+    if table is None:
+        return {}
+    header = next((tr for tr in table.iter("tr") if tr.find("th") is not None), None)
+    if header is None or header is row:
+        return {}
+    names = []
+    for cell in header:
+        if cell.tag in ("th", "td"):
+            text = " ".join(" ".join(cell.itertext()).split()).rstrip(":")
+            kind = _label_alone(text)
+            span = cell.get("colspan") or "1"
+            names.extend([kind or column_kind(text)] * (min(int(span), 20) if span.isdigit() and span != "0" else 1))
+    cells = [c for c in row if c.tag in ("td", "th")]
+    return {cell: name for cell, name in zip(cells, names) if name}
+
+
+def _column_of(node: HtmlElement, columns: dict) -> str | None:
+    for _ in range(8):
+        if node is None:
+            return None
+        if node in columns:
+            return columns[node]
+        node = node.getparent()
+    return None
+
+
 def href_shape(href: str | None) -> str:
     if href is None:
         return "none"
@@ -154,6 +193,20 @@ def href_shape(href: str | None) -> str:
     if tokens & HREF_ITEM:
         return "item"
     return "plain"
+
+
+_HREF_PARTS = re.compile(r"[/?&=#]+")
+
+
+def href_names_text(href: str, text: str) -> bool:
+    """The link's target carries its text as a whole path part or parameter value ("/u/name",
+    "?user=name", "/@name/"): a user's own page, as profile links are built on most sites."""
+    name = vendor_name(text)
+    if not name or " " in name or len(name) < 3:
+        return False
+    parts = urlsplit(href)
+    wanted = name.casefold()
+    return any(part.lstrip("@~").casefold() == wanted for part in _HREF_PARTS.split(f"{parts.path}?{parts.query}"))
 
 
 def _bucket(value: int, edges: tuple) -> int:

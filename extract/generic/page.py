@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from difflib import SequenceMatcher
 from functools import cached_property
 
 from lxml.html import HtmlElement
 
 from extract.document import clean_text, visible_text
-from extract.generic.cues import BUYER, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS, PURCHASE, RELATED_ITEMS
+from extract.generic.cues import (
+    ACTION, BUYER, HREF_ITEM, HREF_OTHER, HREF_VENDOR, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS, PURCHASE, RELATED_ITEMS,
+)
 from extract.generic.fields import (
-    Segment, _ROUTE, href_shape, record_features, record_segments, segment_prices, vendor_name,
+    Segment, _ROUTE, href_names_text, href_shape, record_features, record_segments, segment_prices, vendor_name,
 )
 from extract.generic.model import active_model
 from extract.generic.pagetype import empty_list, page_features, purchase_controls
@@ -19,12 +22,18 @@ from extract.markets.base import MarketPage
 from extract.measures import has_price, parse_prices
 from extract.model import RawListing
 from extract.nlp import places_in
+from extract.places import country_code
 
 _HEADINGS = ("h1", "h2", "h3", "h4")
 _TITLE_TAGS = frozenset(("h1", "h2", "h3", "h4", "a", "div", "span", "td", "b", "strong", "p", "li"))
 _CYRILLIC = re.compile(r"[а-яё]", re.I)
 _LETTERS3 = re.compile(r"[^\W\d_].*[^\W\d_].*[^\W\d_]", re.S)
+# A place's name: one to three capitalised words, no digits ("Талдыкорган", "Нижний Новгород").
+_PLACE_NAME = re.compile(r"^[A-ZА-ЯЁ][^\W\d_]+(?:[ -][A-ZА-ЯЁа-яёa-z][^\W\d_]*){0,2}(?: \([^()\d]{2,40}\))?$")
 _TITLE_SPLIT = re.compile(r"\s+[|\-–—:»·]\s+")
+# Words a site names its own pages with ("Vendor", "Shop", "Search"): never a user's name.
+_HREF_WORDS = HREF_VENDOR | HREF_ITEM | HREF_OTHER
+_SITE_WORDS = re.compile("|".join(p.pattern for p in (PROFILE_TITLE, LIST_TITLE, ACTION)), re.I)
 # How sure the model must be before a field is filled (a wrong value costs more than none).
 THRESHOLD = 0.35
 PAGE_MODEL_SURE = 0.9
@@ -52,6 +61,34 @@ class _Likeness:
 def _clean(text: str | None) -> str:
     """``clean_text`` without the regular expression (str.split folds the same whitespace)."""
     return " ".join(text.split()) if text else ""
+
+
+def _places_only(segment: Segment) -> bool:
+    """A country, or a route between places ("DEU WW", "US -> EU"): where an item ships, not its name."""
+    if "country" in segment.features:
+        return True
+    route = _ROUTE.match(segment.text) if "route" in segment.features else None
+    return bool(route and country_code(re.split(r"[,;/|]", route.group("b"))[0]))
+
+
+def _city_slot(decoded: list) -> None:
+    """Cards of one shop show the city in one slot. Where most records' city came from a slot of
+    one build (tag and classes), a record whose city is unknown reads it from that slot: a town
+    the lexicon does not know is still a town when its neighbours' slots hold cities."""
+    slots = Counter()
+    for segments, listing in decoded:
+        if listing.city:
+            slot = next(((s.tag, s.marks) for s in segments if s.text == listing.city), None)
+            if slot:
+                slots[slot] += 1
+    if not slots:
+        return
+    slot, found = slots.most_common(1)[0]
+    if found < 2 or found * 2 < len(decoded):
+        return
+    for segments, listing in decoded:
+        if listing.city is None:
+            listing.city = next((s.text for s in segments if (s.tag, s.marks) == slot and _PLACE_NAME.match(s.text)), None)
 
 
 def _holds(block: HtmlElement, tops: list) -> bool:
@@ -248,12 +285,17 @@ class GenericPage(MarketPage):
         col = model.column
         by_label = probs.T.tolist()  # plain floats per label: no numpy scalar per comparison
         title_p = by_label[col("title")]
-        usable = [i for i, s in enumerate(segments) if not s.is_label]
-        titled = [i for i in usable if _LETTERS3.search(segments[i].text) and "price_only" not in segments[i].features]
+        usable = [i for i, s in enumerate(segments) if not s.is_label and s.column != "other"]
+        titled = [i for i in usable if _LETTERS3.search(segments[i].text)
+                  and "price_only" not in segments[i].features and not _places_only(segments[i])]
+        titled = [i for i in titled if segments[i].column == "title"] or titled  # the column headed so
         # A button word or a text every record repeats names no item.
         named = [i for i in titled if not {"action", "rep=all", "L|action"} & set(segments[i].features)]
         titled = named or titled
         titled = [i for i in titled if segments[i].kind != "hover"] or titled  # hover texts are captions
+        if record is not None:  # an item's name links to the item's own page, not to its shop's
+            titled = [i for i in titled if segments[i].kind == "link" and title_p[i] >= 0.5
+                      and href_shape(segments[i].href) in ("item", "vendor_item")] or titled
         if record is None and self.single_title:
             title = self.single_title
             titled_best = max(titled, key=title_p.__getitem__, default=None)
@@ -274,7 +316,8 @@ class GenericPage(MarketPage):
                 return i
             return next((j for j in pool if segments[j].label == label and title_p[j] < 0.5), None)
 
-        priced = [i for i in usable if "price" in segments[i].features]
+        # An amount in the item's name ("card with $500 balance") is not what it costs.
+        priced = [i for i in usable if "price" in segments[i].features and segments[i].text != title]
         prices = []
         price_p = by_label[col("price")]
         top = max(priced, key=price_p.__getitem__, default=None)
@@ -285,8 +328,10 @@ class GenericPage(MarketPage):
                         prices.append(money)
         if not prices:
             text = " ".join(s.text for s in segments if s.text != title)
-            prices = parse_prices(text)
+            prices = parse_prices(text) or list(segment_prices(title))
         vendor_i = best("vendor")
+        if vendor_i is None:
+            vendor_i = self._user_link(segments, usable, title)
         vendor = vendor_name(segments[vendor_i].text) if vendor_i is not None else None
         if vendor is None and (self.profile or self.page_type == "vendor"):
             vendor = self._profile_name()
@@ -298,10 +343,17 @@ class GenericPage(MarketPage):
             if route:
                 ships_from, ships_to = route.group("a"), route.group("b")
         to_p = by_label[col("ships_to")]
-        to = [segments[i].text for i in usable if to_p[i] >= THRESHOLD and i != from_i]
+        to_i = [i for i in usable if to_p[i] >= THRESHOLD and i != from_i]
+        to = [segments[i].text for i in to_i]
         if to:
             ships_to = [part for text in to for part in re.split(r"[,;/|]", _ROUTE.match(text).group("b")
                                                                    if _ROUTE.match(text) else text)]
+            if ships_from is None:  # where it ships to is named; the one other country is where from
+                others = {segments[i].text for i in usable if i not in to_i and segments[i].text not in to
+                          and "country_iso" in segments[i].features and segments[i].kind != "hover"
+                          and segments[i].label in (None, "ships_from")}
+                if len(others) == 1:
+                    ships_from = others.pop()
         fields = {name: segments[i].text if (i := best(name)) is not None else None
                   for name in ("city", "district", "drop", "quantity")}
         city = fields["city"]
@@ -321,6 +373,18 @@ class GenericPage(MarketPage):
             dead_drop=fields["drop"],
             quantity_text=fields["quantity"],
         )
+
+    @staticmethod
+    def _user_link(segments: list[Segment], usable: list[int], title: str) -> int | None:
+        """Failing the model, a link to a user's own page: its target carries its text as a path
+        part or parameter value ("/u/name", "?seller=name", "/@name/")."""
+        for i in usable:
+            segment = segments[i]
+            if (segment.href and segment.kind in ("link", "linked") and segment.text != title
+                    and href_shape(segment.href) not in ("other", "item")
+                    and href_names_text(segment.href, segment.text)):
+                return i
+        return None
 
     def _record_url(self, segments, title, record) -> str | None:
         if record is None:
@@ -350,12 +414,15 @@ class GenericPage(MarketPage):
         probs = model.probabilities(flat)
         out, start = [], 0
         records = [None] if detail else self.records
+        decoded = []
         for segments, record in zip(groups, records):
             chunk = probs[start:start + len(segments)]
             start += len(segments)
             listing = self._decode(segments, chunk, model, record)
             if listing is not None:
                 out.append(listing)
+                decoded.append((segments, listing))
+        _city_slot(decoded)
         return out
 
     # -- profiles ----------------------------------------------------------
@@ -374,6 +441,19 @@ class GenericPage(MarketPage):
             cleaned = vendor_name(PROFILE_TITLE.sub(" ", re.sub(r"(?i)'s\s+profile", " ", piece)))
             if cleaned and len(cleaned.split()) == 1:
                 return cleaned
+        return self._linked_title_word()
+
+    def _linked_title_word(self) -> str | None:
+        """A word of the page's title that the page's own links carry as a path part or parameter
+        ("Contact name" with "?member=name"): the user the page is about."""
+        words = [w for w in re.split(r"[\s|:·•,]+", self.doc.title)
+                 if len(w) >= 3 and not _SITE_WORDS.search(w) and w.casefold() not in _HREF_WORDS]
+        if not words:
+            return None
+        hrefs = [node.get("href") for node in self._content if node.tag == "a" and node.get("href")]
+        for word in words:
+            if any(href_names_text(href, word) for href in hrefs):
+                return vendor_name(word)
         return None
 
     @cached_property

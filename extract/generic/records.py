@@ -15,7 +15,9 @@ from functools import lru_cache
 
 from lxml.html import HtmlElement
 
-from extract.generic.cues import CHROME_MARKS, CHROME_TAGS, CUES, CURRENCY_HINT, FEEDBACK, class_cues, words
+from extract.generic.cues import (
+    CHROME_MARKS, CHROME_TAGS, CUES, CURRENCY_HINT, CURRENCY_NAMES, FEEDBACK, class_cues, words,
+)
 from extract.measures import has_price
 
 MAX_RECORD_TEXT = 2500
@@ -26,11 +28,12 @@ _LETTERS = re.compile(r"[^\W\d_]{3,}")
 _NEVER_CHROME = frozenset({"html", "body", "main"})
 _CODES = re.compile(r"(?<![^\W\d_])(?:usd|eur|gbp|btc|xmr|ltc|eth|usdt|rub|kzt|uah|руб|тенге|грн)(?![^\W\d_])", re.I)
 
-_LABEL_WORDS = words([w for values in CUES["labels"].values() for w in values] + CUES["action_words"])
+# Label, button and price-tier words ("Bulk: from qty 250 to 499"): no item is named by them alone.
+_NAMING_NOTHING = [w for values in CUES["labels"].values() for w in values] + CUES["action_words"] + CUES["tier_words"]
+_LABEL_WORDS = words(_NAMING_NOTHING)
 # Every word the two patterns above can remove, lower-cased: a plain word outside this set survives both.
 _REMOVABLE = frozenset(_CODES.pattern.split("(?:")[1].split(")")[0].split("|")) | frozenset(
-    part.lower() for w in [w for values in CUES["labels"].values() for w in values] + CUES["action_words"]
-    for part in w.split())
+    part.lower() for w in _NAMING_NOTHING for part in w.split())
 _PLAIN_WORD = re.compile(r"(?<!\w)[a-zA-Zа-яА-ЯёЁ]{3,}(?!\w)")  # no re.I: it lets "ſ" and "K" in
 
 Record = tuple  # a record: one element, or a few consecutive siblings (heading runs, dt + dd)
@@ -99,10 +102,14 @@ def _shape(node: HtmlElement, limit: int = 60) -> frozenset:
 
 
 def _alike(members: list[Record]) -> list[Record]:
-    """The members built like most of the others (tag-path Jaccard at least 0.5)."""
-    if len(members) <= 2:
+    """The members built like most of the others (tag-path Jaccard at least 0.5); two members
+    only when built alike (an item page's title box and details box are not two items)."""
+    if len(members) < 2:
         return members
     shapes = [_shape(m[0]) if len(m) == 1 else frozenset().union(*map(_shape, m)) for m in members]
+    if len(members) == 2:
+        a, b = shapes
+        return members if (not a and not b) or len(a & b) / max(1, len(a | b)) >= 0.5 else []
     sample = shapes if len(shapes) <= 40 else shapes[:: max(1, len(shapes) // 40)]
     alike = []
     verdicts: dict[frozenset, bool] = {}  # records of one build share their verdict
@@ -219,8 +226,12 @@ def candidate_groups(root: HtmlElement, content: list | None = None) -> list[lis
 
 
 def _key(record: Record) -> str:
-    """Records repeated in hidden pop-ups show the same text; one of each is kept."""
-    return " ".join(" ".join(node.text_content().split()) for node in record)[:300]
+    """Records repeated in hidden pop-ups show the same text; one of each is kept. Look-alike
+    items that link to different places (a vendor's clones of one offer) stay apart."""
+    text = " ".join(" ".join(node.text_content().split()) for node in record)[:300]
+    targets = sorted({href for top in record for node in top.iter("a")
+                      if (href := node.get("href")) and not href.startswith(("#", "javascript:"))})
+    return text + " " + " ".join(targets)
 
 
 def _in_feedback_box(node: HtmlElement) -> bool:
@@ -228,6 +239,16 @@ def _in_feedback_box(node: HtmlElement) -> bool:
     for ancestor in list(node.iterancestors())[:3]:
         if "rating" in class_cues(f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}"):
             return True
+    return False
+
+
+def _rate_box(record: Record) -> bool:
+    """A box headed by a currency's name ("Bitcoin (BTC)", "Курс USDT") shows exchange rates, not an item."""
+    for top in record:
+        for text in top.itertext():
+            if _LETTERS.search(text):
+                rest = _CODES.sub(" ", CURRENCY_NAMES.sub(" ", text))
+                return not _LETTERS.search(rest) and not any(map(str.isdigit, rest.replace("1", "")))
     return False
 
 
@@ -279,6 +300,8 @@ def find_records(root: HtmlElement, content: list | None = None, texts: dict | N
         if sum(bool(FEEDBACK.search(" ".join(record_text(r, texts).split()))) for r in records) * 2 >= len(records):
             continue
         if _in_feedback_box(records[0][0]):
+            continue
+        if sum(map(_rate_box, records)) * 2 >= len(records):
             continue
         best, best_score, best_depth = records, score, depth
     return best
