@@ -426,3 +426,13 @@ def test_where_an_item_ships_to_is_labelled_and_the_one_other_country_is_where_f
         assert [l.title for l in result.listings] == [f"{n} 5g" for n in DRUGS[:3]]
         assert [l.ships_from for l in result.listings] == ["DE", "NL", "ES"]
         assert all(l.ships_to == ["WW"] for l in result.listings)
+
+
+def test_the_visitors_own_account_page_is_not_a_vendor_page():
+    """Member statistics and a PGP key under an "Account dashboard" heading are the visitor's own."""
+    body = ("<div class='main'><h3>Account dashboard</h3><p>Member since 2023. Last login today.</p>"
+            "<p>Feedback given: 12. Disputes: 0.</p><p>Your PGP public key:</p><textarea>-----BEGIN PGP</textarea></div>")
+    assert generic(page("Market - Account PGP", body)).page_type == "other"
+    seller = ("<div class='main'><h3>About the seller</h3><p>Member since 2023. Last login today.</p>"
+              "<p>Feedback: 99% positive. Disputes: 0.</p><p>PGP public key:</p><textarea>-----BEGIN PGP</textarea></div>")
+    assert generic(page("Market - Seller", seller)).page_type == "vendor"

@@ -33,6 +33,7 @@ PURCHASE = words(CUES["purchase_words"])
 PROFILE_WORDS = words(CUES["profile_words"])
 PROFILE_TITLE = words(CUES["profile_title"])
 BUYER = words(CUES["buyer"])
+OWN_ACCOUNT = words(CUES["own_account"])  # a heading of the visitor's own pages ("Account dashboard")
 LIST_TITLE = words(CUES["list_title"])
 EMPTY_LIST = words(CUES["empty_list"])  # "no products in this category", "ничего не найдено"
 RELATED_ITEMS = words(CUES["related_items"])  # an item page's "Related products", "похожие товары"

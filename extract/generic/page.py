@@ -10,7 +10,8 @@ from lxml.html import HtmlElement
 
 from extract.document import clean_text, visible_text
 from extract.generic.cues import (
-    ACTION, BUYER, HREF_ITEM, HREF_OTHER, HREF_VENDOR, LIST_TITLE, PROFILE_TITLE, PROFILE_WORDS, PURCHASE, RELATED_ITEMS,
+    ACTION, BUYER, HREF_ITEM, HREF_OTHER, HREF_VENDOR, LIST_TITLE, OWN_ACCOUNT, PROFILE_TITLE, PROFILE_WORDS, PURCHASE,
+    RELATED_ITEMS,
 )
 from extract.generic.fields import (
     Segment, _ROUTE, href_names_text, href_shape, record_features, record_segments, segment_prices, vendor_name,
@@ -179,12 +180,18 @@ class GenericPage(MarketPage):
         if self.records:
             return "category"
         if self.profile:
-            return "other" if BUYER.search(self.doc.text) else "vendor"
+            return "other" if BUYER.search(self.doc.text) or self._own_account() else "vendor"
         if self.single_title and self.detail_block is not None:
             return "listing"
         if LIST_TITLE.search(self.doc.title) or self.root.find(".//*[@rel='next']") is not None:
             return "category"
         return "other"
+
+    def _own_account(self) -> bool:
+        """A content heading names the visitor's own pages ("Account dashboard", "Личный кабинет"):
+        member statistics there are the visitor's, not a vendor's."""
+        return any(OWN_ACCOUNT.search(visible_text(h)) for h in self.root.iter("h1", "h2", "h3", "h4")
+                   if h in self._content_set and h not in self._in_records)
 
     # -- one item page -----------------------------------------------------
 
