@@ -324,7 +324,7 @@ def test_an_amount_in_the_items_name_is_not_its_price():
 def test_russian_cards_without_labels_read_an_unknown_town_from_the_city_slot():
     """Title, town, weight, several currencies, a buy button without a link; no "Город:" label.
     A town the lexicon does not know sits in the slot where the other cards show their cities."""
-    items = [("Мефедрон кристаллы", "Алматы", "14 500", "2 900"), ("Гашиш пластик", "Кореновск", "21 000", "4 200"),
+    items = [("Мефедрон кристаллы", "Алматы", "14 500", "2 900"), ("Гашиш пластик", "Новоталдинск", "21 000", "4 200"),
              ("Амфетамин паста", "Астана", "9 000", "1 800"), ("Экстази 250 мг", "Алматы", "16 000", "3 200")]
     cards = "".join(
         f"<div class='card'><div class='t'>{t}</div><div class='where'>{c}</div><div class='w'>1 г</div>"

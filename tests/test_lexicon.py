@@ -176,3 +176,29 @@ def test_a_clear_name_alone_or_with_an_amount_is_that_drug_or_its_cannabis_form(
     name, drug = name_id
     found = detect_drug(f"{name.title()} {amount}".strip())
     assert found == drug or (drug == "cannabis" and found.startswith("cannabis")), (name, found)
+
+
+# --- towns: the GeoNames gazetteer beside the hand-kept regional centres -------------------------
+
+def test_a_town_only_the_gazetteer_knows_is_read_and_ordinary_words_are_not_towns():
+    """patterns/towns.jsonl (extract/nlp/build_towns.py): a small town of the region is a city,
+    in any case ending; a word that is also a town's name elsewhere ("светлый") stays a word, and
+    the hand-kept spelling of a centre still wins over the gazetteer's variants."""
+    from extract.nlp import places_in
+
+    assert places_in("Гашиш 1 г, Хромтау, магнит")[1] == "Хромтау"
+    assert places_in("Мефедрон 2 г — клады по Хромтау")[1] == "Хромтау"
+    assert places_in("Кристаллы светлые, чистые, 1 г")[1] is None
+    assert places_in("Мирный договор, лесной массив, 1 г")[1] is None
+    assert places_in("Шишки 5 г Алматы, прикоп")[1] == "Алматы"
+
+
+def test_every_town_entry_carries_its_source():
+    import srsly
+
+    from extract.nlp import NLP_DIR
+
+    entries = list(srsly.read_jsonl(NLP_DIR / "patterns" / "towns.jsonl"))
+    assert len(entries) > 1000
+    assert all(e["label"] == "CITY" and "GeoNames" in e["source"] and e["pattern"] == e["id"].casefold()
+               for e in entries)

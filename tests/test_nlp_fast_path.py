@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from extract.nlp import (NLP_DIR, FastPath, _GLUE, _one_edit, _resolve, _stem_drug, _stems, fast_path, language_of,
                          load_pipeline, misspelt_drug, places_in)
 
-PATTERNS = [entry for name in ("drugs.jsonl", "places.jsonl") for entry in srsly.read_jsonl(NLP_DIR / "patterns" / name)
+PATTERNS = [entry for name in ("drugs.jsonl", "places.jsonl", "towns.jsonl") for entry in srsly.read_jsonl(NLP_DIR / "patterns" / name)
             if entry["label"] != "DRUG_STEM"]
 WORDS = sorted({entry["pattern"] for entry in PATTERNS})
 
