@@ -368,3 +368,15 @@ def test_watchlist_hits_page_and_api_show_what_a_run_alerted(app, data):
     assert client(app).get("/api/watchlists/nothing/hits", headers=headers).status_code == 404
     assert browser.post("/watchlists/almaty/remove", data={"csrf": csrf}).status_code == 303
     assert "almaty" not in browser.get("/watchlists").text
+
+
+def test_an_audit_cursor_beyond_sqlite_integers_is_refused_not_a_server_error(app, data):
+    """The API fuzzing sent ?before=-48056542075309799538283249664: it reached SQLite as an overflow (500)."""
+    admin = {"Authorization": f"Bearer {token_for(data, 'admin1')}"}
+    c = client(app)
+    for before in ("-48056542075309799538283249664", str(2**63), "0", "-1"):
+        assert c.get("/api/audit", params={"before": before}, headers=admin).status_code == 422
+        assert c.get("/admin/audit", params={"before": before}, headers=admin).status_code == 422
+    answer = c.get("/api/audit", params={"before": str(2**63 - 1)}, headers=admin)
+    assert answer.status_code == 200 and isinstance(answer.json()["entries"], list)
+    assert c.get("/stats", params={"top": str(10**30)}, headers=admin).status_code == 422

@@ -36,6 +36,11 @@ LISTING_COLUMNS = ("market", "title", "vendor", "price", "currency", "price_usd"
                    "dead_drop", "captured_at")
 
 
+# Audit entries are SQLite rows: an id beyond SQLite's 64-bit integers is no entry, and an
+# unchecked one reached the database as an overflow (a 500 the API fuzzing found).
+AUDIT_ID_MAX = 2**63 - 1
+
+
 def accounts_db(config) -> Path:
     return Path(config.data_dir) / "accounts.sqlite"
 
@@ -206,7 +211,8 @@ def create_app(config, *, secure_cookies: bool = False, service: Service | None 
                     columns=LISTING_COLUMNS, chart=charts.line_chart(series, "observations per month", "seen"))
 
     @app.get("/stats", response_class=HTMLResponse, include_in_schema=False)
-    def stats_page(request: Request, q: str = "", by: str = "drug", kind: str = "prices", top: int = 10):
+    def stats_page(request: Request, q: str = "", by: str = "drug", kind: str = "prices",
+                   top: int = Query(10, ge=1, le=100)):
         error, rows, chart = None, [], None
         try:
             rows = service.stats(q, by=by, kind=kind, top=min(max(top, 1), 100))
@@ -228,7 +234,7 @@ def create_app(config, *, secure_cookies: bool = False, service: Service | None 
                     error=error, csv_url=csv_url, show=_show)
 
     @app.get("/stats.csv", include_in_schema=False)
-    def stats_csv(request: Request, q: str = "", by: str = "drug", kind: str = "prices", top: int = 10,
+    def stats_csv(request: Request, q: str = "", by: str = "drug", kind: str = "prices", top: int = Query(10, ge=1, le=100),
                   _user: User = need("analyst")):
         rows = service.stats(q, by=by, kind=kind, top=min(max(top, 1), 100))
         record(request, "export", q, what="stats", by=by, kind=kind, format="csv")
@@ -321,7 +327,8 @@ def create_app(config, *, secure_cookies: bool = False, service: Service | None 
         return RedirectResponse("/admin/users", status_code=303)
 
     @app.get("/admin/audit", response_class=HTMLResponse, include_in_schema=False)
-    def audit_page(request: Request, before: int | None = None, who: str = "", _user: User = need("admin")):
+    def audit_page(request: Request, before: int | None = Query(None, ge=1, le=AUDIT_ID_MAX), who: str = "",
+                   _user: User = need("admin")):
         entries = audit_log.entries(100, before=before, user=who or None)
         checked, broken = audit_log.verify()
         record(request, "audit_view", who)
@@ -462,7 +469,8 @@ def create_app(config, *, secure_cookies: bool = False, service: Service | None 
         return accounts.users()
 
     @app.get("/api/audit", tags=["admin"])
-    def api_audit(request: Request, limit: int = Query(100, ge=1, le=1000), before: int | None = None,
+    def api_audit(request: Request, limit: int = Query(100, ge=1, le=1000),
+                  before: int | None = Query(None, ge=1, le=AUDIT_ID_MAX),
                   user: str | None = None, _user: User = need("admin")) -> dict:
         """Newest first; pass the smallest id back as `before` for older entries."""
         entries = audit_log.entries(limit, before=before, user=user)
