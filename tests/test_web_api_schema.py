@@ -1,6 +1,7 @@
 """The API's own OpenAPI document, exercised by schemathesis against a running server: no 5xx."""
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -43,6 +44,10 @@ def api_schema(tmp_path_factory):
     thread.join(10)
 
 
+# Examples per operation: a few in every test run; ONIONWATCH_FUZZ_EXAMPLES=500 for a deeper search.
+EXAMPLES = int(os.environ.get("ONIONWATCH_FUZZ_EXAMPLES", "12"))
+
+
 def test_api_answers_every_generated_request_without_a_server_error(api_schema):
     # schemathesis' own pytest plugin does not load under pytest 9 yet, so each operation's
     # strategy is driven by hypothesis here: bounded examples per operation, all of them run.
@@ -53,7 +58,7 @@ def test_api_answers_every_generated_request_without_a_server_error(api_schema):
     failures = []
     for operation in operations:
         @given(case=operation.as_strategy())
-        @settings(max_examples=12, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         def exercise(case):
             case.call_and_validate(base_url=STATE["base"], headers=STATE["headers"], checks=[not_a_server_error])
 
