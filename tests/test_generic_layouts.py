@@ -22,6 +22,24 @@ def page(title: str, body: str, lang: str = "en") -> str:
     return f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>"
 
 
+def with_label_muted(html: str, label: str) -> list:
+    """The page read by the shipped model and by one that never picks ``label`` (its bias at -50):
+    a rule that must hold without the model's help is checked on both."""
+    from extract.generic.model import load_model, use_model
+
+    data = dict(load_model().data)
+    data["bias"] = list(data["bias"])
+    data["bias"][data["labels"].index(label)] = -50.0
+    results = []
+    for model in (None, data):
+        use_model(model)
+        try:
+            results.append(generic(html))
+        finally:
+            use_model(None)
+    return results
+
+
 SIDEBAR = """<div class="side"><h4>Categories</h4><ul>
 <li><a href="/c/1">Stimulants (120)</a></li><li><a href="/c/2">Cannabis (88)</a></li>
 <li><a href="/c/3">Opioids (31)</a></li><li><a href="/c/4">Digital (7)</a></li></ul></div>"""
@@ -239,8 +257,6 @@ def test_empty_search_results_beside_rate_boxes_are_an_empty_category():
 def test_an_unlabelled_link_to_a_users_own_page_is_the_vendor():
     """No "Vendor:" label and no vendor word in the link: its target carries the name (/@name/...).
     Read so even where the model does not call it a vendor (a model that never says vendor)."""
-    from extract.generic.model import load_model, use_model
-
     cards = "".join(
         f"<div class='cell'><a href='/goods/{i}/x{i}'>{name} 3g</a><div class='small'>"
         f"<a href='/@{seller}/{i}a7c'>{seller}</a> <i>(12{i})</i> <a href='/cat/{seller}x'>Other</a></div>"
@@ -248,15 +264,7 @@ def test_an_unlabelled_link_to_a_users_own_page_is_the_vendor():
         for i, (name, seller) in enumerate(zip(DRUGS[:4], ["nightowl", "DrDelta", "kite_77", "mossgrove"]))
     )
     html = page("Top offers", f"<div class='wall'>{cards}</div>")
-    data = dict(load_model().data)
-    data["bias"] = list(data["bias"])
-    data["bias"][data["labels"].index("vendor")] = -50.0
-    for model in (None, data):
-        use_model(model)
-        try:
-            result = generic(html)
-        finally:
-            use_model(None)
+    for result in with_label_muted(html, "vendor"):
         assert [l.title for l in result.listings] == [f"{n} 3g" for n in DRUGS[:4]]
         assert [l.vendor for l in result.listings] == ["nightowl", "DrDelta", "kite_77", "mossgrove"]
 
@@ -406,23 +414,13 @@ def test_an_items_name_is_the_link_to_its_own_page_not_to_its_shop():
 def test_where_an_item_ships_to_is_labelled_and_the_one_other_country_is_where_from():
     """"Dispatch: Germany" is no label the vocabulary knows; "Ship to" is. Even where the model never
     says ships-from (a model that never does), the one other country is the origin."""
-    from extract.generic.model import load_model, use_model
-
     cards = "".join(
         f"<div class='c'><a href='/goods/{i}'>{name} 5g</a><p>Dispatch</p><div>{origin}</div>"
         f"<p>Ship to</p><div>Worldwide</div><span>{25 + i}.00 EUR</span></div>"
         for i, (name, origin) in enumerate(zip(DRUGS[:3], ["Germany", "Netherlands", "Spain"]))
     )
     html = page("Offers", f"<div class='list'>{cards}</div>")
-    data = dict(load_model().data)
-    data["bias"] = list(data["bias"])
-    data["bias"][data["labels"].index("ships_from")] = -50.0
-    for model in (None, data):
-        use_model(model)
-        try:
-            result = generic(html)
-        finally:
-            use_model(None)
+    for result in with_label_muted(html, "ships_from"):
         assert [l.title for l in result.listings] == [f"{n} 5g" for n in DRUGS[:3]]
         assert [l.ships_from for l in result.listings] == ["DE", "NL", "ES"]
         assert all(l.ships_to == ["WW"] for l in result.listings)
