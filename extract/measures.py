@@ -132,7 +132,6 @@ def currency_code(symbol: str) -> str | None:
 # Where a rate expression can start: its label word, or a few characters (at most "1 " and the
 # longest currency word, whitespace aside) before its "=", "≈" or "/".
 _RATE_LABEL_START = re.compile(r"курс|exchange|rate", re.IGNORECASE)
-_RATE_SIGN = re.compile(r"[=≈/]")
 _LONGEST_SYMBOL = max(map(len, _SYMBOLS))
 
 
@@ -143,7 +142,7 @@ def _rate_starts(text: str) -> list[int]:
     currency followed by whitespace and its sign; so a match starts at a label word or within
     ``_LONGEST_SYMBOL + 1`` non-space characters before a sign."""
     starts = {m.start() for m in _RATE_LABEL_START.finditer(text)}
-    for sign in _RATE_SIGN.finditer(text):
+    for sign in _RATE_OPERATOR.finditer(text):
         position, solid = sign.start(), 0
         while position > 0 and solid <= _LONGEST_SYMBOL + 1:
             position -= 1

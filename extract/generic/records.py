@@ -26,13 +26,14 @@ _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _LETTERS = re.compile(r"[^\W\d_]{3,}")
 
 _NEVER_CHROME = frozenset({"html", "body", "main"})
-_CODES = re.compile(r"(?<![^\W\d_])(?:usd|eur|gbp|btc|xmr|ltc|eth|usdt|rub|kzt|uah|руб|тенге|грн)(?![^\W\d_])", re.I)
+_CODE_WORDS = ("usd", "eur", "gbp", "btc", "xmr", "ltc", "eth", "usdt", "rub", "kzt", "uah", "руб", "тенге", "грн")
+_CODES = re.compile(rf"(?<![^\W\d_])(?:{'|'.join(_CODE_WORDS)})(?![^\W\d_])", re.I)
 
 # Label, button and price-tier words ("Bulk: from qty 250 to 499"): no item is named by them alone.
 _NAMING_NOTHING = [w for values in CUES["labels"].values() for w in values] + CUES["action_words"] + CUES["tier_words"]
 _LABEL_WORDS = words(_NAMING_NOTHING)
 # Every word the two patterns above can remove, lower-cased: a plain word outside this set survives both.
-_REMOVABLE = frozenset(_CODES.pattern.split("(?:")[1].split(")")[0].split("|")) | frozenset(
+_REMOVABLE = frozenset(_CODE_WORDS) | frozenset(
     part.lower() for w in _NAMING_NOTHING for part in w.split())
 _PLAIN_WORD = re.compile(r"(?<!\w)[a-zA-Zа-яА-ЯёЁ]{3,}(?!\w)")  # no re.I: it lets "ſ" and "K" in
 
