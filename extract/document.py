@@ -48,6 +48,7 @@ class Document:
     encoding: str
     warnings: list[str] = field(default_factory=list)
     _text: str | None = None
+    _title: str | None = None
 
     @property
     def text(self) -> str:
@@ -58,8 +59,11 @@ class Document:
 
     @property
     def title(self) -> str:
-        node = self.tree.find(".//title")
-        return clean_text(node.text_content()) if node is not None else ""
+        """The page's <title>, whitespace collapsed; found once (the tree is not changed after parsing)."""
+        if self._title is None:
+            node = self.tree.find(".//title")
+            self._title = clean_text(node.text_content()) if node is not None else ""
+        return self._title
 
 
 def clean_text(text: str | None) -> str:

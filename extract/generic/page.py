@@ -123,13 +123,27 @@ class GenericPage(MarketPage):
     def _looks_like_profile(self) -> bool:
         """A user's page: named so in the title or a heading, with member statistics outside
         the item records (records carry their vendor's statistics too)."""
-        in_records = self._in_records
-        headings = [visible_text(h) for h in self.root.iter("h1", "h2", "h3") if h not in in_records]
-        named = bool(PROFILE_TITLE.search(self.doc.title) or any(PROFILE_TITLE.search(h) for h in headings))
+        named = bool(PROFILE_TITLE.search(self.doc.title) or any(PROFILE_TITLE.search(h) for h in self._headings))
         if self._has_purchase_control() and (not self.records or not named):
             return False
-        outside = " ".join(clean_text(node.text) for node in self._content if node not in in_records and node.text)
-        return len(PROFILE_WORDS.findall(outside)) >= (2 if named else 3)
+        return len(PROFILE_WORDS.findall(self._outside)) >= (2 if named else 3)
+
+    @cached_property
+    def _headings(self) -> list[str]:
+        """The texts of the h1-h3 headings outside the item records."""
+        in_records = self._in_records
+        return [visible_text(h) for h in self.root.iter("h1", "h2", "h3") if h not in in_records]
+
+    @cached_property
+    def _outside(self) -> str:
+        """The own texts of the content elements outside the item records (member statistics live there)."""
+        in_records = self._in_records
+        return " ".join(clean_text(node.text) for node in self._content if node not in in_records and node.text)
+
+    @cached_property
+    def has_next(self) -> bool:
+        """A link to a next page (rel="next"): a list that goes on."""
+        return self.root.find(".//*[@rel='next']") is not None
 
     @cached_property
     def _purchase(self) -> bool:
@@ -183,7 +197,7 @@ class GenericPage(MarketPage):
             return "other" if BUYER.search(self.doc.text) or self._own_account() else "vendor"
         if self.single_title and self.detail_block is not None:
             return "listing"
-        if LIST_TITLE.search(self.doc.title) or self.root.find(".//*[@rel='next']") is not None:
+        if LIST_TITLE.search(self.doc.title) or self.has_next:
             return "category"
         return "other"
 
@@ -214,6 +228,8 @@ class GenericPage(MarketPage):
         best, best_score = None, 0.0
         headings = []
         likeness = _Likeness(page_title)
+        # A text met again cannot beat the best so far: its score was the best then, or lost to it.
+        seen = set()
         for node in self._content:
             if node.tag in _TITLE_TAGS:
                 own = _clean(node.text)
@@ -221,8 +237,9 @@ class GenericPage(MarketPage):
                     own = visible_text(node)
                     if own and not node.findall(".//a[@href='/']"):
                         headings.append(own)
-                if len(own) < 4 or len(own) > 250:
+                if len(own) < 4 or len(own) > 250 or own in seen:
                     continue
+                seen.add(own)
                 if page_title and own.casefold() in title_cf:
                     score = len(own) / max(len(page_title), 1) + 0.5
                 elif page_title:

@@ -60,15 +60,14 @@ def page_features(page) -> list[str]:
     purchase = page._has_purchase_control()
     f.append(f"purchase={int(purchase)}")
     content = page._content
-    outside = " ".join(clean_text(nd.text) for nd in content if nd not in in_records and nd.text)
+    outside = page._outside
     f.append(f"profile_words={_b(len(PROFILE_WORDS.findall(outside)), (0, 1, 3, 6))}")
-    headings = [visible_text(h) for h in page.root.iter("h1", "h2", "h3") if h not in in_records]
+    headings = page._headings
     f.append(f"profile_title={int(bool(PROFILE_TITLE.search(page.doc.title)))}")
     f.append(f"profile_heading={int(any(PROFILE_TITLE.search(h) for h in headings[:6]))}")
     f.append(f"buyer={int(bool(BUYER.search(outside)))}")
     f.append(f"list_title={int(bool(LIST_TITLE.search(page.doc.title)))}")
-    has_next = page.root.find(".//*[@rel='next']") is not None
-    f.append(f"next={int(has_next)}")
+    f.append(f"next={int(page.has_next)}")
     loose = [nd.text for nd in content if nd.text and len(nd.text) < 30 and nd not in in_records]
     labels = sum(1 for text in loose if LABEL_ALONE["price"].match(text))
     f.append(f"price_label={_b(labels, (0, 1, 3))}")
