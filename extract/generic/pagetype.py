@@ -92,7 +92,9 @@ def page_features(page) -> list[str]:
 
 def empty_list(page) -> bool:
     """The page says its list came out empty ("No products found in this category", "ничего не найдено")."""
-    text = " ".join(page.doc.text.split()[:5000])
+    text = page.doc.text  # whitespace already folded: single spaces, so its words are its spaces + 1
+    if text.count(" ") >= 5000:
+        text = " ".join(text.split()[:5000])
     # "No products in the cart" is a visitor's empty cart, not an empty list.
     return any(not _CART.match(text, m.end()) for m in EMPTY_LIST.finditer(text))
 
