@@ -8,6 +8,7 @@ carry a search box or a small login form too.
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 from extract.document import Document
 from extract.markets.base import select
@@ -53,7 +54,7 @@ def _error_page(doc: Document, text: str, short: bool) -> bool:
     """Decided from the page's structure, never from a title word alone: a title or heading that
     says only "not found"/"error"/a status code, or an error phrase in the title, on a page without
     item prices; or a short page whose title and text both name an error."""
-    if len(_PRICE.findall(text[:50000])) >= _LISTING_PRICES:
+    if next(islice(_PRICE.finditer(text, 0, 50000), _LISTING_PRICES - 1, None), None) is not None:  # 3 prices or more
         return False
     title = doc.title
     heading = " ".join(node.text_content() for node in select(doc.tree, "h1")).strip()
