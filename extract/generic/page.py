@@ -7,6 +7,7 @@ from difflib import SequenceMatcher
 from functools import cached_property
 
 from lxml.html import HtmlElement
+from rapidfuzz.distance import Indel
 
 from extract.document import clean_text, visible_text
 from extract.generic.cues import (
@@ -47,13 +48,20 @@ class _Likeness:
     each candidate only replaces the other side (difflib keeps its index of the second sequence)."""
 
     def __init__(self, target: str):
+        self.target = target.casefold()
         self.matcher = SequenceMatcher(None, autojunk=False)
-        self.matcher.set_seq2(target.casefold())
+        self.matcher.set_seq2(self.target)
 
     def __call__(self, text: str, above: float = -1.0) -> float:
-        """The likeness; 0 when it cannot beat ``above`` (the cheap upper bounds say so)."""
+        """The likeness; 0 when it cannot beat ``above`` (an upper bound says so).
+
+        difflib's matching blocks are a common subsequence, so the longest one's share (rapidfuzz's
+        Indel similarity, computed in C) bounds the ratio from above; the margin covers rounding."""
+        folded = text.casefold()
+        if above >= 0 and Indel.normalized_similarity(folded, self.target) <= above - 1e-9:
+            return 0.0
         matcher = self.matcher
-        matcher.set_seq1(text.casefold())
+        matcher.set_seq1(folded)
         if matcher.real_quick_ratio() <= above or matcher.quick_ratio() <= above:
             return 0.0
         return matcher.ratio()
