@@ -239,12 +239,17 @@ class GenericPage(MarketPage):
         # A text met again cannot beat the best so far: its score was the best then, or lost to it.
         seen = set()
         for node in self._content:
-            if node.tag in _TITLE_TAGS:
-                own = _clean(node.text)
-                if node.tag in _HEADINGS:
+            tag = node.tag
+            if tag in _TITLE_TAGS:
+                if tag in _HEADINGS:
                     own = visible_text(node)
                     if own and not node.findall(".//a[@href='/']"):
                         headings.append(own)
+                else:
+                    own = node.text
+                    if not own:
+                        continue
+                    own = " ".join(own.split())
                 if len(own) < 4 or len(own) > 250 or own in seen:
                     continue
                 seen.add(own)
