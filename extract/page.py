@@ -1,6 +1,7 @@
 """One saved page in, one contract record out: decode, spot gates, pick the page object, normalise."""
 from __future__ import annotations
 
+import gc
 from datetime import date, datetime, timezone
 
 from extract.crypto import find_addresses
@@ -61,6 +62,34 @@ def extract_page(
     except RecursionError:  # markup nested deeper than the page objects can walk
         return PageResult(source=source, market=known.name if known else market, page_type="error",
                           error="markup nested too deep to read (hundreds of levels)", warnings=doc.warnings)
+
+
+# Two made-up item cards, one English and one Russian, with prices to convert: reading them loads
+# everything extraction loads on first use (spaCy pipelines and their fast paths, the field and
+# page models, lexicons, place tables, the exchange rates).
+_WARM_UP_PAGE = """<html><head><title>Shop</title></head><body><div class="items">
+<div class="item"><a href="/item/1">Widget powder 1g</a> <span>€10.50</span> <a href="/vendor/alpha">alpha</a>
+<span>Ships from: Germany</span> <button>Buy</button></div>
+<div class="item"><a href="/item/2">Порошок 1 г</a> <span>1 500 ₽</span> <a href="/vendor/beta">beta</a>
+<span>Город: Москва</span> <button>Купить</button></div>
+</div></body></html>""".encode()
+_PREPARED = False
+
+
+def prepare() -> None:
+    """Load once what every page needs, then take it out of the garbage collector's full sweeps.
+
+    Call it before extracting many pages in one process (the CLI's ``extract``, monitoring runs,
+    the benchmark). What is loaded lives as long as the process, so ``gc.freeze`` moves it to the
+    permanent generation: full collections no longer walk the pipelines and tables each time
+    (they took about 7 % of a run over the corpus). Calling it again does nothing."""
+    global _PREPARED
+    if _PREPARED:
+        return
+    extract_page(_WARM_UP_PAGE, "warm-up", generic=True, captured_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    gc.collect()
+    gc.freeze()
+    _PREPARED = True
 
 
 def _extract_from(doc, known, source, url, market, captured_at, rates, learned=None) -> PageResult:

@@ -307,7 +307,7 @@ def _page_files(path: Path) -> list[tuple[str, Path]]:
 
 def cmd_extract(args, config) -> int:
     from extract.markets import MARKETS
-    from extract.page import extract_page
+    from extract.page import extract_page, prepare
     from extract.learned.cli import learned_for_extract
 
     learned = learned_for_extract(args, config)
@@ -321,6 +321,7 @@ def cmd_extract(args, config) -> int:
     if missing:
         print(f"onionwatch extract: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
+    prepare()
     for given in args.paths:
         for source, file in _page_files(Path(given)):
             try:

@@ -25,7 +25,7 @@ from crawlers.runner import CrawlRefused, CrawlSpec, crawl
 from crawlers.session import SessionError, load_cookies
 from extract.document import charset_of
 from extract.learned.drift import DriftWatch, learned_reader
-from extract.page import extract_page
+from extract.page import extract_page, prepare
 from extract.rates import RatesStore
 from index.aggregations import observation_from
 from index import open_history
@@ -148,6 +148,7 @@ def ingest_warc(path: Path, market: str, root: str, sinks: Sinks, report: Market
     merged: dict[str, dict] = {}
     profiles: list[dict] = []
     learned = learned_reader(sinks.markets_dir, market, watch=sinks.history is not None)
+    prepare()
     for page in read_pages(path):
         report.pages += 1
         key = page_key(page.url, root)

@@ -28,3 +28,17 @@ def test_likeness_without_a_bar_is_the_ratio():
     assert likeness("fresh widget 5g") == SequenceMatcher(
         None, "fresh widget 5g", "fresh widget 5g | shop", autojunk=False).ratio()
     assert likeness("nothing alike", 0.9) == 0.0
+
+
+def test_prepare_reads_its_warm_up_page_in_both_languages_and_freezes_what_it_loaded():
+    """``prepare`` loads resources by reading a made-up page: both of its items must come out,
+    or the English or Russian resources would still load on the first real page."""
+    import gc
+
+    from extract.page import _WARM_UP_PAGE, extract_page, prepare
+
+    result = extract_page(_WARM_UP_PAGE, "warm-up", generic=True)
+    got = {(item.title, item.currency, item.city) for item in result.listings}
+    assert got == {("Widget powder 1g", "EUR", None), ("Порошок 1 г", "RUB", "Москва")}
+    prepare()
+    assert gc.get_freeze_count() > 0
