@@ -101,11 +101,11 @@ def _declared_encoding(raw: bytes, header_encoding: str | None) -> str | None:
 def decode(raw: bytes, header_encoding: str | None = None) -> tuple[str, str, list[str]]:
     """Decode page bytes; returns text, the encoding used, and warnings about the charset."""
     warnings: list[str] = []
-    if not raw.strip():
+    if not raw or raw.isspace():  # what raw.strip() would empty, without copying the page
         raise UnreadablePage("empty page")
     head = raw[:8192]
     if not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        controls = sum(head.count(bytes([b])) for b in _CONTROL_BYTES)
+        controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
         if b"\x00" in head or controls > len(head) * 0.05:
             raise UnreadablePage(f"binary content ({controls} control bytes in the first {len(head)}), not HTML")
     declared = _declared_encoding(raw, header_encoding)
