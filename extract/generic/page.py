@@ -145,8 +145,23 @@ class GenericPage(MarketPage):
     @cached_property
     def _outside(self) -> str:
         """The own texts of the content elements outside the item records (member statistics live there)."""
+        return self._outside_scan[0]
+
+    @cached_property
+    def _outside_scan(self) -> tuple[str, list[str], int]:
+        """One pass over the content: the outside text, the short own texts outside the records
+        (where a page's lone labels stand) and the number of links."""
         in_records = self._in_records
-        return " ".join(clean_text(node.text) for node in self._content if node not in in_records and node.text)
+        pieces, loose, links = [], [], 0
+        for node in self._content:
+            if node.tag == "a":
+                links += 1
+            text = node.text
+            if text and node not in in_records:
+                pieces.append(" ".join(text.split()))
+                if len(text) < 30:
+                    loose.append(text)
+        return " ".join(pieces), loose, links
 
     @cached_property
     def has_next(self) -> bool:

@@ -7,6 +7,7 @@ the decision; gates (captcha, login, error) are decided before, in extract.gates
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from itertools import islice
 
 from extract.document import clean_text, visible_text
@@ -59,7 +60,6 @@ def page_features(page) -> list[str]:
             f.append("block_holds_records")
     purchase = page._has_purchase_control()
     f.append(f"purchase={int(purchase)}")
-    content = page._content
     outside = page._outside
     f.append(f"profile_words={_b(len(PROFILE_WORDS.findall(outside)), (0, 1, 3, 6))}")
     headings = page._headings
@@ -68,15 +68,13 @@ def page_features(page) -> list[str]:
     f.append(f"buyer={int(bool(BUYER.search(outside)))}")
     f.append(f"list_title={int(bool(LIST_TITLE.search(page.doc.title)))}")
     f.append(f"next={int(page.has_next)}")
-    loose = [nd.text for nd in content if nd.text and len(nd.text) < 30 and nd not in in_records]
-    labels = sum(1 for text in loose if LABEL_ALONE["price"].match(text))
-    f.append(f"price_label={_b(labels, (0, 1, 3))}")
-    shipping = sum(1 for text in loose if LABEL_ALONE["ships_from"].match(text) or LABEL_ALONE["ships_to"].match(text))
-    f.append(f"ship_label={_b(shipping, (0, 1, 3))}")
+    _, loose, links = page._outside_scan
+    kinds = [_loose_label(text) for text in loose]
+    f.append(f"price_label={_b(sum(price for price, _ in kinds), (0, 1, 3))}")
+    f.append(f"ship_label={_b(sum(ship for _, ship in kinds), (0, 1, 3))}")
     # The count is bucketed up to "more than 10": the prices after the eleventh are not read.
     prices = sum(1 for _ in islice(scan_prices(" ".join(outside.split()[:3000])), 11))
     f.append(f"prices_outside={_b(prices, (0, 1, 3, 10))}")
-    links = sum(1 for nd in content if nd.tag == "a")
     f.append(f"links={_b(links, (10, 40, 100, 300))}")
     f.append(f"selects={_b(sum(1 for _ in page.root.iter('select')), (0, 1, 3))}")
     f.append(f"textareas={int(next(page.root.iter('textarea'), None) is not None)}")
@@ -88,6 +86,13 @@ def page_features(page) -> list[str]:
     f.append(f"rec={rec}&purchase={int(purchase)}")
     f.append(f"empty_list={int(empty_list(page))}")
     return f
+
+
+@lru_cache(maxsize=20_000)
+def _loose_label(text: str) -> tuple[bool, bool]:
+    """Whether a short text alone is a price label, and whether it is a shipping label (pages repeat them)."""
+    return (bool(LABEL_ALONE["price"].match(text)),
+            bool(LABEL_ALONE["ships_from"].match(text) or LABEL_ALONE["ships_to"].match(text)))
 
 
 def empty_list(page) -> bool:
