@@ -13,6 +13,7 @@ import re
 from collections import defaultdict
 from functools import lru_cache
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from extract.generic.cues import (
@@ -23,6 +24,7 @@ from extract.measures import has_price
 MAX_RECORD_TEXT = 2500
 _SKIP = frozenset({"br", "hr", "img", "input", "script", "style", "option", "select", "wbr"})
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_RUN_STARTS = frozenset(_HEADINGS + ("b", "strong"))  # the tags a run of siblings may start with (besides dt)
 _LETTERS = re.compile(r"[^\W\d_]{3,}")
 
 _NEVER_CHROME = frozenset({"html", "body", "main"})
@@ -55,14 +57,23 @@ def _chrome_marks(cls: str | None, ident: str | None) -> bool:
 
 
 def content_elements(root: HtmlElement):
-    """Every element outside site chrome, in document order."""
+    """Every element outside site chrome, in document order (``is_chrome`` inlined)."""
     stack = [root]
+    pop, extend = stack.pop, stack.extend
     while stack:
-        node = stack.pop()
-        if not isinstance(node.tag, str) or is_chrome(node):
+        node = pop()
+        tag = node.tag
+        if not isinstance(tag, str):
             continue
+        if tag not in _NEVER_CHROME:
+            if tag in CHROME_TAGS:
+                continue
+            get = node.get
+            if get("role") == "navigation" or _chrome_marks(get("class"), get("id")):
+                continue
         yield node
-        stack.extend(reversed(node))
+        if len(node):
+            extend(reversed(node))
 
 
 def node_text(node: HtmlElement, cache: dict | None = None) -> str:
@@ -102,12 +113,13 @@ def _shape(node: HtmlElement, limit: int = 60) -> frozenset:
     return frozenset(paths)
 
 
-def _alike(members: list[Record]) -> list[Record]:
+def _alike(members: list[Record], shape=_shape) -> list[Record]:
     """The members built like most of the others (tag-path Jaccard at least 0.5); two members
-    only when built alike (an item page's title box and details box are not two items)."""
+    only when built alike (an item page's title box and details box are not two items).
+    ``shape`` gives a node's ``_shape`` (a page's search remembers them)."""
     if len(members) < 2:
         return members
-    shapes = [_shape(m[0]) if len(m) == 1 else frozenset().union(*map(_shape, m)) for m in members]
+    shapes = [shape(m[0]) if len(m) == 1 else frozenset().union(*map(shape, m)) for m in members]
     if len(members) == 2:
         a, b = shapes
         return members if (not a and not b) or len(a & b) / max(1, len(a | b)) >= 0.5 else []
@@ -201,28 +213,44 @@ def _has_words(text: str) -> bool:
 
 def candidate_groups(root: HtmlElement, content: list | None = None) -> list[list[Record]]:
     groups: list[list[Record]] = []
-    spread: dict[tuple, list[Record]] = defaultdict(list)
+    spread: dict[tuple, list[Record]] = {}
+    spread_parent: dict[tuple, HtmlElement | None] = {}  # the members' one parent, None once there are several
     if content is None:
         content = list(content_elements(root))
     # A child of a content element is chrome exactly when it is not itself a content element.
     inside = set(content)
     for parent in content:
+        if len(parent) < 2:  # fewer than two children of any kind
+            continue
         children = [c for c in parent if c in inside and c.tag not in _SKIP]
         if len(children) < 2:
             continue
-        by_tag: dict[str, list[Record]] = defaultdict(list)
-        parent_key = (parent.tag, _stable_classes(parent))
+        by_tag: dict[str, list[Record]] = {}
+        parent_key = (parent.tag, _stable(parent.get("class") or ""))
         for child in children:
-            by_tag[child.tag].append((child,))
-            spread[(child.tag, _stable_classes(child)) + parent_key].append((child,))
+            tag = child.tag
+            record = (child,)
+            members = by_tag.get(tag)
+            if members is None:
+                by_tag[tag] = [record]
+            else:
+                members.append(record)
+            key = (tag, _stable(child.get("class") or "")) + parent_key
+            members = spread.get(key)
+            if members is None:
+                spread[key] = [record]
+                spread_parent[key] = parent
+            else:
+                members.append(record)
+                if spread_parent[key] is not parent:
+                    spread_parent[key] = None
         groups.extend(members for members in by_tag.values() if len(members) >= 2)
-        runs = _runs(parent, children)
-        if len(runs) >= 2:
-            groups.append(runs)
+        if parent.tag == "dl" or children[0].tag in _RUN_STARTS:
+            runs = _runs(parent, children)
+            if len(runs) >= 2:
+                groups.append(runs)
     # Boxes of one build spread over several parents (a grid in rows): only where the parents differ.
-    for members in spread.values():
-        if len({m[0].getparent() for m in members}) > 1:
-            groups.append(members)
+    groups.extend(members for key, members in spread.items() if spread_parent[key] is None)
     return groups
 
 
@@ -262,6 +290,125 @@ def _linked(record: Record) -> bool:
     return False
 
 
+class _Search:
+    """What one page's record search remembers: node texts and lengths, verdicts per record and
+    per text, shapes, keys, and the hover texts below each node.
+
+    Every answer is the one the plain functions above give (``record_text``, ``_priced``,
+    ``_shape``, ``_key``, ``_rate_box``, ``_linked``); the page is read once for the cheap
+    facts and each node's text is built once."""
+
+    def __init__(self, root: HtmlElement, texts: dict):
+        self.texts = texts  # node -> folded text (shared with the page object)
+        self.sizes: dict = {}  # node -> len(node.text_content())
+        self.verdicts: dict = {}  # record -> priced?, and text -> priced?
+        self.shapes: dict = {}
+        self.keys: dict = {}
+        self.rates: dict = {}
+        self.links: dict = {}
+        # An entity reference node reads differently in itertext() and text_content(); the
+        # shortcuts below hold for trees without them (lxml's HTML parser never makes one).
+        self.plain = next(root.iter(etree.Entity), None) is None
+        titled = _TITLED(root)
+        self.titles: dict = {}  # node -> hover texts of the elements below it, in document order
+        for element in titled:
+            title = element.get("title")
+            for ancestor in element.iterancestors():
+                below = self.titles.get(ancestor)
+                if below is None:
+                    self.titles[ancestor] = [title]
+                else:
+                    below.append(title)
+
+    def node_text(self, node: HtmlElement) -> str:
+        """``node_text(node)``; on plain trees ``len(node.text_content())`` is kept on the way."""
+        text = self.texts.get(node)
+        if text is None or (self.plain and node not in self.sizes):
+            if len(node):
+                pieces = list(node.itertext())
+                if self.plain:
+                    self.sizes[node] = sum(map(len, pieces))
+            else:
+                pieces = [node.text] if node.text is not None else []
+                if self.plain:
+                    self.sizes[node] = len(pieces[0]) if pieces else 0
+            if text is None:
+                text = self.texts[node] = " ".join(" ".join(pieces).split())
+        return text
+
+    def size(self, node: HtmlElement) -> int:
+        """``len(node.text_content())``"""
+        if not self.plain:
+            return len(node.text_content())
+        size = self.sizes.get(node)
+        if size is None:
+            self.node_text(node)
+            size = self.sizes[node]
+        return size
+
+    def record_text(self, record: Record) -> str:
+        """``record_text(record)``"""
+        parts = []
+        titles = self.titles
+        for node in record:
+            parts.append(self.node_text(node))
+            below = titles.get(node)
+            if below:
+                parts.extend(below)
+            if node.get("title"):
+                parts.append(node.get("title"))
+        return " ".join(parts)
+
+    def priced(self, record: Record) -> bool:
+        """``_priced(record)``"""
+        verdicts = self.verdicts
+        verdict = verdicts.get(record)
+        if verdict is not None:
+            return verdict
+        if sum(self.size(node) for node in record) > 4 * MAX_RECORD_TEXT:
+            verdict = False  # a whole column or page, not an item
+        else:
+            text = self.record_text(record)
+            verdict = verdicts.get(text)
+            if verdict is None:
+                verdict = verdicts[text] = _priced_memo(text)
+        verdicts[record] = verdict
+        return verdict
+
+    def shape(self, node: HtmlElement) -> frozenset:
+        shape = self.shapes.get(node)
+        if shape is None:
+            shape = self.shapes[node] = _shape(node)
+        return shape
+
+    def key(self, record: Record) -> str:
+        key = self.keys.get(record)
+        if key is None:
+            key = self.keys[record] = _key(record)
+        return key
+
+    def rate_box(self, record: Record) -> bool:
+        verdict = self.rates.get(record)
+        if verdict is None:
+            verdict = self.rates[record] = _rate_box(record)
+        return verdict
+
+    def linked(self, record: Record) -> bool:
+        verdict = self.links.get(record)
+        if verdict is None:
+            verdict = self.links[record] = _linked(record)
+        return verdict
+
+
+_TITLED = etree.XPath("descendant::*[@title]")
+
+
+@lru_cache(maxsize=1 << 15)
+def _priced_memo(text: str) -> bool:
+    """``_priced_text``, remembered across pages (markets repeat their items on many pages)."""
+    return _priced_text(text)
+
+
 def find_records(root: HtmlElement, content: list | None = None, texts: dict | None = None) -> list[Record]:
     """The best set of look-alike priced records on the page ([] when there is none).
 
@@ -270,15 +417,14 @@ def find_records(root: HtmlElement, content: list | None = None, texts: dict | N
     do, but shops whose cards only hold a buy button are still found)."""
     best: list[Record] = []
     best_score, best_depth = 1.0, 0
-    cache: dict = {}
-    texts = {} if texts is None else texts
+    search = _Search(root, {} if texts is None else texts)
     for members in sorted(candidate_groups(root, content), key=len, reverse=True):
         if len(members) < max(2, best_score):
             break
         # Once too few members are left to reach the bar, the rest need not be read.
         priced, unpriced, spare = [], 0, len(members) - max(2, best_score)
         for member in members:
-            if _priced(member, cache, texts):
+            if search.priced(member):
                 priced.append(member)
             else:
                 unpriced += 1
@@ -287,22 +433,22 @@ def find_records(root: HtmlElement, content: list | None = None, texts: dict | N
         if len(priced) < max(2, best_score):
             continue
         records, seen = [], set()
-        for record in _alike(priced):
-            key = _key(record)
+        for record in _alike(priced, search.shape):
+            key = search.key(record)
             if key not in seen:
                 seen.add(key)
                 records.append(record)
         if len(records) < 2:
             continue
-        score = sum(1.0 if _linked(r) else 0.5 for r in records)
+        score = sum(1.0 if search.linked(r) else 0.5 for r in records)
         depth = sum(1 for _ in records[0][0].iterancestors())
         if not (score > best_score or (best and score == best_score and depth < best_depth)):
             continue
-        if sum(bool(FEEDBACK.search(" ".join(record_text(r, texts).split()))) for r in records) * 2 >= len(records):
+        if sum(bool(FEEDBACK.search(" ".join(search.record_text(r).split()))) for r in records) * 2 >= len(records):
             continue
         if _in_feedback_box(records[0][0]):
             continue
-        if sum(map(_rate_box, records)) * 2 >= len(records):
+        if sum(map(search.rate_box, records)) * 2 >= len(records):
             continue
         best, best_score, best_depth = records, score, depth
     return best

@@ -1,0 +1,141 @@
+"""The record search's per-page memo (``records._Search``) answers as the plain functions do.
+
+The memo builds each node's text once, keeps ``len(text_content())`` from the same pieces,
+reads hover texts from one index of the page and remembers verdicts; these tests hold it to
+``record_text``, ``node_text``, ``text_content`` and ``_priced`` on every element of tricky
+trees (comments, processing instructions, tails, entities, odd whitespace, hover texts on
+the node and below it) and of the bundled sample pages.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import lxml.html
+import pytest
+from lxml import etree
+
+from extract.document import parse
+from extract.generic import records
+from extract.generic.records import _Search, _priced, _runs, _SKIP, _stable_classes, candidate_groups, content_elements
+from extract.generic.records import node_text, record_text
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TRICKY = [
+    # comments and processing instructions between texts, with tails; entities; nested hover texts
+    "<html><body><div class='card'>Blue <!-- hidden 9 USD --><b>pill</b> tail <?php echo 1; ?>after pi"
+    "<span title='5 USD'>5</span><i title=''>x</i> and more &amp; more&nbsp;here</div>"
+    "<div class='card' title='Own 7 EUR'>Red<span title='outer'><em title='inner 3 $'>pill</em></span> 8 $</div>"
+    "<ul><li>  </li><li>\u2003\u00a0wide\u2028line\x1csep\u3000 12 EUR  Amphetamine</li><li>&#x2003;&unknown; 4 BTC</li></ul>"
+    "<dl><dt>Term</dt><dd>Price: 10 USD for good stuff</dd><dt>Other</dt><dd>20 USD a bag</dd></dl>"
+    "<h3>One</h3><p>Speed 10 g 30 USD</p><h3>Two</h3><p>Speed 20 g 55 USD</p>"
+    "</body></html>",
+    # deep wrappers with the same text, empty elements, a text that is only whitespace
+    "<html><body><div><div><div><section><article><a href='/i/1'>Item one</a> 15 USD</article></section></div>"
+    "</div></div><div><div><p></p><p>\n\t </p><br/>tail text 3 €</div></div></body></html>",
+]
+
+
+def _trees():
+    for html in TRICKY:
+        yield lxml.html.document_fromstring(html)
+    for path in sorted((ROOT / "samples").rglob("*.html")):
+        yield parse(path.read_bytes()).tree
+
+
+def _entity_tree():
+    """A tree holding an entity reference node (lxml's HTML parser never makes one)."""
+    parser = etree.XMLParser(resolve_entities=False)
+    parser.set_element_class_lookup(lxml.html.HtmlElementClassLookup())
+    return etree.XML(
+        '<!DOCTYPE r [<!ENTITY price "9 USD">]>'
+        "<r><div>Green pill &price; <b title='2 EUR'>bold</b> tail</div><div>Plain 5 USD pill</div></r>",
+        parser,
+    )
+
+
+def _check_tree(root) -> int:
+    search = _Search(root, {})
+    checked = 0
+    for element in root.iter(etree.Element):
+        record = (element,)
+        assert search.record_text(record) == record_text(record), element
+        assert search.texts[element] == node_text(element)
+        assert search.size(element) == len(element.text_content())
+        assert search.priced(record) == _priced(record)
+        following = element.getnext()
+        if following is not None and isinstance(following.tag, str):
+            pair = (element, following)
+            assert search.record_text(pair) == record_text(pair)
+            assert search.priced(pair) == _priced(pair)
+        checked += 1
+    return checked
+
+
+def test_memo_reads_each_node_and_record_as_the_plain_functions():
+    assert sum(_check_tree(root) for root in _trees()) > 200
+
+
+def test_memo_on_a_tree_with_an_entity_node_falls_back_to_text_content():
+    root = _entity_tree()
+    assert next(root.iter(etree.Entity), None) is not None
+    search = _Search(root, {})
+    assert not search.plain  # itertext() shows "&price;", text_content() the entity's value
+    assert _check_tree(root) == 4
+    assert "".join(root[0].itertext()) != root[0].text_content()
+
+
+def test_priced_memo_gives_the_verdict_of_the_text():
+    records._priced_memo.cache_clear()
+    for text in ("Blue pill 5 USD", "5 USD", "Price: 5 USD Buy", "Blue pill", "Speed 20 g 55 USD"):
+        assert records._priced_memo(text) == records._priced_text(text)
+        assert records._priced_memo(text) == records._priced_text(text)  # remembered, same verdict
+
+
+def _groups_as_before(root, content):
+    """candidate_groups as it was written before its speed-up: the reference."""
+    groups = []
+    spread = defaultdict(list)
+    inside = set(content)
+    for parent in content:
+        children = [c for c in parent if c in inside and c.tag not in _SKIP]
+        if len(children) < 2:
+            continue
+        by_tag = defaultdict(list)
+        parent_key = (parent.tag, _stable_classes(parent))
+        for child in children:
+            by_tag[child.tag].append((child,))
+            spread[(child.tag, _stable_classes(child)) + parent_key].append((child,))
+        groups.extend(members for members in by_tag.values() if len(members) >= 2)
+        runs = _runs(parent, children)
+        if len(runs) >= 2:
+            groups.append(runs)
+    for members in spread.values():
+        if len({m[0].getparent() for m in members}) > 1:
+            groups.append(members)
+    return groups
+
+
+@pytest.mark.parametrize("index", range(len(TRICKY) + 1))
+def test_candidate_groups_are_the_same_groups_in_the_same_order(index):
+    grid = "<div class='row'>" + "<div class='col c1'><b>x</b> 1 USD</div>" * 3 + "</div>"
+    html = TRICKY[index] if index < len(TRICKY) else f"<html><body>{grid}{grid}<nav><a>1</a><a>2</a></nav></body></html>"
+    root = lxml.html.document_fromstring(html)
+    content = list(content_elements(root))
+    assert candidate_groups(root, content) == _groups_as_before(root, content)
+    for path in sorted((ROOT / "samples").rglob("*.html")):
+        root = parse(path.read_bytes()).tree
+        content = list(content_elements(root))
+        assert candidate_groups(root, content) == _groups_as_before(root, content)
+
+
+def test_content_elements_skip_chrome_subtrees_and_keep_document_order():
+    root = lxml.html.document_fromstring(
+        "<html><body><div id='main'><p>a</p><div class='sidebar'><p>b</p></div><nav><p>c</p></nav>"
+        "<div role='navigation'><p>d</p></div><!-- c --><p>e</p></div></body></html>")
+    content = list(content_elements(root))
+    expected = [e for e in root.iter(etree.Element)
+                if not any(records.is_chrome(a) for a in [e, *e.iterancestors()])]
+    assert content == expected
+    assert [e.text for e in content if e.tag == "p"] == ["a", "e"]
