@@ -139,3 +139,31 @@ def test_content_elements_skip_chrome_subtrees_and_keep_document_order():
                 if not any(records.is_chrome(a) for a in [e, *e.iterancestors()])]
     assert content == expected
     assert [e.text for e in content if e.tag == "p"] == ["a", "e"]
+
+
+def test_currency_hint_finds_a_hint_exactly_where_the_pattern_per_code_did():
+    """The pattern tests the word start once for all codes; the one it replaced tested it per
+    code, after the code's first letter. Both must find a hint in the same texts."""
+    import random
+    import re
+
+    from extract.generic.cues import CUES, CURRENCY_HINT
+
+    per_code = re.compile(
+        "|".join(re.escape(w) if not w.isalpha()
+                 else rf"{re.escape(w[0])}(?<![a-zа-я]{re.escape(w[0])}){re.escape(w[1:])}(?![a-zа-я])"
+                 for w in CUES["currency_hint"]),
+        re.I,
+    )
+    # Codes, their letters in both cases, letters that fold onto them (long s, Kelvin sign,
+    # Cyrillic variants), digits, separators and signs.
+    pieces = CUES["currency_hint"] + [w.upper() for w in CUES["currency_hint"]] + list(
+        "usdtebcxmrlkzahUSDTEBCXMRLKZAH рубтенгРУБТЕНГ ſKᲄᲅİı5 .,-_/$€(") + ["\u00a0", "\n"]
+    rng = random.Random(10)
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 8))) for _ in range(40_000)]
+    texts += [path.read_text(encoding="utf-8", errors="replace") for path in sorted((ROOT / "samples").rglob("*.html"))]
+    found = 0
+    for text in texts:
+        assert bool(CURRENCY_HINT.search(text)) == bool(per_code.search(text)), text
+        found += bool(per_code.search(text))
+    assert 0 < found < len(texts)
