@@ -167,3 +167,30 @@ def test_currency_hint_finds_a_hint_exactly_where_the_pattern_per_code_did():
         assert bool(CURRENCY_HINT.search(text)) == bool(per_code.search(text)), text
         found += bool(per_code.search(text))
     assert 0 < found < len(texts)
+
+
+def _shape_as_before(node, limit=60):
+    """_shape as it was written before its speed-up (it pushed childless elements too)."""
+    paths = set()
+    stack = [(node, "", 0)]
+    while stack and len(paths) < limit:
+        element, path, depth = stack.pop()
+        for child in element:
+            if isinstance(child.tag, str) and child.tag not in _SKIP:
+                child_path = f"{path}/{child.tag}"
+                paths.add(child_path)
+                if depth < 3:
+                    stack.append((child, child_path, depth + 1))
+    return frozenset(paths)
+
+
+def test_shape_is_the_same_with_its_cut_at_the_same_place():
+    wide = "<div>" + "".join(f"<p><b><i>{i}</i></b><span>x</span><br/></p><h{i % 6 + 1}>t</h{i % 6 + 1}>" for i in range(40)) + "</div>"
+    roots = [*_trees(), lxml.html.document_fromstring(f"<html><body>{wide}{wide}</body></html>")]
+    shapes = 0
+    for root in roots:
+        for element in root.iter(etree.Element):
+            for limit in (3, 60):
+                assert records._shape(element, limit) == _shape_as_before(element, limit)
+            shapes += 1
+    assert shapes > 200

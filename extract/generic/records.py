@@ -101,14 +101,16 @@ def record_text(record: Record, cache: dict | None = None) -> str:
 def _shape(node: HtmlElement, limit: int = 60) -> frozenset:
     """Tag paths below the node (to depth 4): the record's build, whatever its classes."""
     paths = set()
+    add = paths.add
     stack = [(node, "", 0)]
     while stack and len(paths) < limit:
         element, path, depth = stack.pop()
         for child in element:
-            if isinstance(child.tag, str) and child.tag not in _SKIP:
-                child_path = f"{path}/{child.tag}"
-                paths.add(child_path)
-                if depth < 3:
+            tag = child.tag
+            if isinstance(tag, str) and tag not in _SKIP:
+                child_path = f"{path}/{tag}"
+                add(child_path)
+                if depth < 3 and len(child):  # a childless element would add nothing
                     stack.append((child, child_path, depth + 1))
     return frozenset(paths)
 
@@ -308,12 +310,11 @@ class _Search:
         self.links: dict = {}
         # An entity reference node reads differently in itertext() and text_content(); the
         # shortcuts below hold for trees without them (lxml's HTML parser never makes one).
-        self.plain = next(root.iter(etree.Entity), None) is None
-        titled = _TITLED(root)
+        self.plain = (isinstance(root.getroottree().parser, etree.HTMLParser)
+                      or next(root.iter(etree.Entity), None) is None)
         self.titles: dict = {}  # node -> hover texts of the elements below it, in document order
-        for element in titled:
-            title = element.get("title")
-            for ancestor in element.iterancestors():
+        for title in _TITLES(root):
+            for ancestor in title.getparent().iterancestors():
                 below = self.titles.get(ancestor)
                 if below is None:
                     self.titles[ancestor] = [title]
@@ -400,7 +401,7 @@ class _Search:
         return verdict
 
 
-_TITLED = etree.XPath("descendant::*[@title]")
+_TITLES = etree.XPath("descendant::*/@title")  # as iterfind(".//*[@title]") finds them, in document order
 
 
 @lru_cache(maxsize=1 << 15)
