@@ -194,3 +194,73 @@ def test_shape_is_the_same_with_its_cut_at_the_same_place():
                 assert records._shape(element, limit) == _shape_as_before(element, limit)
             shapes += 1
     assert shapes > 200
+
+
+def _find_records_as_before(root, content):
+    """find_records as it was written before its speed-up (plain functions, every set read
+    until too few members are left to reach the bar): the reference."""
+    from extract.generic.cues import FEEDBACK
+    from extract.generic.records import _alike, _in_feedback_box, _key, _linked, _rate_box
+
+    best, best_score, best_depth = [], 1.0, 0
+    cache = {}
+    for members in sorted(_groups_as_before(root, content), key=len, reverse=True):
+        if len(members) < max(2, best_score):
+            break
+        priced, unpriced, spare = [], 0, len(members) - max(2, best_score)
+        for member in members:
+            if _priced(member, cache, {}):
+                priced.append(member)
+            else:
+                unpriced += 1
+                if unpriced > spare:
+                    break
+        if len(priced) < max(2, best_score):
+            continue
+        records, seen = [], set()
+        for record in _alike(priced):
+            key = _key(record)
+            if key not in seen:
+                seen.add(key)
+                records.append(record)
+        if len(records) < 2:
+            continue
+        score = sum(1.0 if _linked(r) else 0.5 for r in records)
+        depth = sum(1 for _ in records[0][0].iterancestors())
+        if not (score > best_score or (best and score == best_score and depth < best_depth)):
+            continue
+        if sum(bool(FEEDBACK.search(" ".join(record_text(r).split()))) for r in records) * 2 >= len(records):
+            continue
+        if _in_feedback_box(records[0][0]):
+            continue
+        if sum(map(_rate_box, records)) * 2 >= len(records):
+            continue
+        best, best_score, best_depth = records, score, depth
+    return best
+
+
+def _layouts():
+    """Pages where sets tie, where unlinked sets lose to fewer linked ones, and nested ones."""
+    card = "<div class='card'><a href='/i/{i}'>Speed {i} g</a> <span>{p} USD</span></div>"
+    bare = "<div class='tier'><b>Tier {i}</b> {p} USD a gram of speed</div>"
+    rows = "<tr><td>Hash {i} g</td><td>{p} EUR</td></tr>"
+    yield "".join(card.format(i=i, p=10 + i) for i in range(6)) + "<div class='box'>" + "".join(
+        bare.format(i=i, p=5 + i) for i in range(12)) + "</div>"
+    yield "<div class='box'>" + "".join(bare.format(i=i, p=5 + i) for i in range(6)) + "</div>" + "".join(
+        card.format(i=i, p=10 + i) for i in range(3))
+    yield "".join(f"<section>{card.format(i=i, p=i + 3)}{card.format(i=i + 50, p=i + 4)}</section>" for i in range(4))
+    yield "<table>" + "".join(rows.format(i=i, p=7 + i) for i in range(8)) + "</table>" + "".join(
+        card.format(i=i, p=9) for i in range(4))
+    yield "".join(f"<div class='row'>{card.format(i=i, p=i)}{card.format(i=i + 1, p=i + 2)}</div>" for i in range(5))
+
+
+def test_find_records_finds_what_the_plain_search_found():
+    roots = [lxml.html.document_fromstring(f"<html><body>{body}</body></html>") for body in _layouts()]
+    roots += list(_trees())
+    found = 0
+    for root in roots:
+        content = list(content_elements(root))
+        got = records.find_records(root, content, {})
+        assert got == _find_records_as_before(root, content)
+        found += bool(got)
+    assert found >= 6

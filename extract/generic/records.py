@@ -410,6 +410,15 @@ def _priced_memo(text: str) -> bool:
     return _priced_text(text)
 
 
+def _out_of_reach(reach: float, members: list[Record], best: list, best_score: float, best_depth: int) -> bool:
+    """Whether records weighing at most ``reach`` in all cannot replace the best set: a score
+    below it, or the same score without being nearer the root (at best as deep as the
+    shallowest member)."""
+    if reach != best_score:
+        return reach < best_score
+    return not (best and min(sum(1 for _ in m[0].iterancestors()) for m in members) < best_depth)
+
+
 def find_records(root: HtmlElement, content: list | None = None, texts: dict | None = None) -> list[Record]:
     """The best set of look-alike priced records on the page ([] when there is none).
 
@@ -422,16 +431,23 @@ def find_records(root: HtmlElement, content: list | None = None, texts: dict | N
     for members in sorted(candidate_groups(root, content), key=len, reverse=True):
         if len(members) < max(2, best_score):
             break
-        # Once too few members are left to reach the bar, the rest need not be read.
-        priced, unpriced, spare = [], 0, len(members) - max(2, best_score)
-        for member in members:
-            if search.priced(member):
-                priced.append(member)
-            else:
-                unpriced += 1
-                if unpriced > spare:
-                    break
-        if len(priced) < max(2, best_score):
+        # The set's score is at most the weight of its priced members: the priced ones read so
+        # far and all those unread. Once that cannot beat the best set (or too few members are
+        # left to reach the bar), the rest need not be read.
+        weights = [1.0 if search.linked(member) else 0.5 for member in members]
+        reach = sum(weights)
+        bar = max(2, best_score)
+        priced, unpriced, spare = [], 0, len(members) - bar
+        if not _out_of_reach(reach, members, best, best_score, best_depth):
+            for member, weight in zip(members, weights):
+                if search.priced(member):
+                    priced.append(member)
+                else:
+                    unpriced += 1
+                    reach -= weight
+                    if unpriced > spare or _out_of_reach(reach, members, best, best_score, best_depth):
+                        break
+        if len(priced) < bar or _out_of_reach(reach, members, best, best_score, best_depth):
             continue
         records, seen = [], set()
         for record in _alike(priced, search.shape):
