@@ -264,3 +264,17 @@ def test_find_records_finds_what_the_plain_search_found():
         assert got == _find_records_as_before(root, content)
         found += bool(got)
     assert found >= 6
+
+
+def test_half_or_more_settles_as_the_full_count_does():
+    from itertools import product
+
+    from extract.generic.records import _half_or_more
+
+    for size in range(9):
+        for flags in product((False, True, None, "x"), repeat=min(size, 5)):
+            flags = list(flags) + [True] * (size - len(flags))
+            read = []
+            verdict = _half_or_more((read.append(f) or f for f in flags), len(flags))
+            assert verdict == (sum(map(bool, flags)) * 2 >= len(flags)), flags
+            assert len(read) <= len(flags)

@@ -410,6 +410,20 @@ def _priced_memo(text: str) -> bool:
     return _priced_text(text)
 
 
+def _half_or_more(verdicts, count: int) -> bool:
+    """``sum(map(bool, verdicts)) * 2 >= count`` for ``count`` verdicts, read only until it is settled."""
+    yes, left = 0, count
+    for verdict in verdicts:
+        left -= 1
+        if verdict:
+            yes += 1
+            if yes * 2 >= count:
+                return True
+        elif (yes + left) * 2 < count:
+            return False
+    return yes * 2 >= count
+
+
 def _out_of_reach(reach: float, members: list[Record], best: list, best_score: float, best_depth: int) -> bool:
     """Whether records weighing at most ``reach`` in all cannot replace the best set: a score
     below it, or the same score without being nearer the root (at best as deep as the
@@ -461,11 +475,11 @@ def find_records(root: HtmlElement, content: list | None = None, texts: dict | N
         depth = sum(1 for _ in records[0][0].iterancestors())
         if not (score > best_score or (best and score == best_score and depth < best_depth)):
             continue
-        if sum(bool(FEEDBACK.search(" ".join(search.record_text(r).split()))) for r in records) * 2 >= len(records):
+        if _half_or_more((FEEDBACK.search(" ".join(search.record_text(r).split())) for r in records), len(records)):
             continue
         if _in_feedback_box(records[0][0]):
             continue
-        if sum(map(search.rate_box, records)) * 2 >= len(records):
+        if _half_or_more(map(search.rate_box, records), len(records)):
             continue
         best, best_score, best_depth = records, score, depth
     return best
