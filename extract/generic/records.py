@@ -219,13 +219,20 @@ def candidate_groups(root: HtmlElement, content: list | None = None) -> list[lis
     spread_parent: dict[tuple, HtmlElement | None] = {}  # the members' one parent, None once there are several
     if content is None:
         content = list(content_elements(root))
-    # A child of a content element is chrome exactly when it is not itself a content element.
-    inside = set(content)
+    # A child of a content element is chrome exactly when it is not itself a content element;
+    # every content element but the root is the child of one.
+    kids: dict[HtmlElement, list[HtmlElement]] = {}
+    for node in content:
+        if node.tag not in _SKIP:
+            parent = node.getparent()
+            siblings = kids.get(parent)
+            if siblings is None:
+                kids[parent] = [node]
+            else:
+                siblings.append(node)
     for parent in content:
-        if len(parent) < 2:  # fewer than two children of any kind
-            continue
-        children = [c for c in parent if c in inside and c.tag not in _SKIP]
-        if len(children) < 2:
+        children = kids.get(parent)
+        if children is None or len(children) < 2:
             continue
         by_tag: dict[str, list[Record]] = {}
         parent_key = (parent.tag, _stable(parent.get("class") or ""))
