@@ -309,7 +309,7 @@ class _Search:
 
     def __init__(self, root: HtmlElement, texts: dict):
         self.texts = texts  # node -> folded text (shared with the page object)
-        self.sizes: dict = {}  # node -> len(node.text_content())
+        self.reads: dict = {}  # node -> (folded text, len(node.text_content()))
         self.verdicts: dict = {}  # record -> priced?, and text -> priced?
         self.shapes: dict = {}
         self.keys: dict = {}
@@ -328,38 +328,31 @@ class _Search:
                 else:
                     below.append(title)
 
-    def node_text(self, node: HtmlElement) -> str:
-        """``node_text(node)``; on plain trees ``len(node.text_content())`` is kept on the way."""
-        text = self.texts.get(node)
-        if text is None or (self.plain and node not in self.sizes):
-            if len(node):
-                pieces = list(node.itertext())
-                if self.plain:
-                    self.sizes[node] = sum(map(len, pieces))
-            else:
-                pieces = [node.text] if node.text is not None else []
-                if self.plain:
-                    self.sizes[node] = len(pieces[0]) if pieces else 0
-            if text is None:
-                text = self.texts[node] = " ".join(" ".join(pieces).split())
-        return text
-
-    def size(self, node: HtmlElement) -> int:
-        """``len(node.text_content())``"""
+    def read(self, node: HtmlElement) -> tuple[str, int]:
+        """``node_text(node)`` and ``len(node.text_content())``, from one reading of the node's
+        pieces of text (on plain trees the pieces make up ``text_content()``)."""
+        known = self.reads.get(node)
+        if known is not None:
+            return known
+        if len(node):
+            pieces = list(node.itertext())
+            text = " ".join(" ".join(pieces).split())
+            size = sum(map(len, pieces))
+        else:
+            own = node.text
+            text, size = (" ".join(own.split()), len(own)) if own is not None else ("", 0)
         if not self.plain:
-            return len(node.text_content())
-        size = self.sizes.get(node)
-        if size is None:
-            self.node_text(node)
-            size = self.sizes[node]
-        return size
+            size = len(node.text_content())
+        self.texts[node] = text
+        known = self.reads[node] = (text, size)
+        return known
 
     def record_text(self, record: Record) -> str:
         """``record_text(record)``"""
         parts = []
         titles = self.titles
         for node in record:
-            parts.append(self.node_text(node))
+            parts.append(self.read(node)[0])
             below = titles.get(node)
             if below:
                 parts.extend(below)
@@ -373,10 +366,17 @@ class _Search:
         verdict = verdicts.get(record)
         if verdict is not None:
             return verdict
-        if sum(self.size(node) for node in record) > 4 * MAX_RECORD_TEXT:
+        if len(record) == 1:
+            node = record[0]
+            text, size = self.read(node)
+            if size <= 4 * MAX_RECORD_TEXT and (node in self.titles or node.get("title")):
+                text = self.record_text(record)  # with its hover texts
+        else:
+            size = sum(self.read(node)[1] for node in record)
+            text = self.record_text(record) if size <= 4 * MAX_RECORD_TEXT else ""
+        if size > 4 * MAX_RECORD_TEXT:
             verdict = False  # a whole column or page, not an item
         else:
-            text = self.record_text(record)
             verdict = verdicts.get(text)
             if verdict is None:
                 verdict = verdicts[text] = _priced_memo(text)
@@ -406,6 +406,17 @@ class _Search:
         if verdict is None:
             verdict = self.links[record] = _linked(record)
         return verdict
+
+    def weights(self, members: list[Record]) -> list[float]:
+        """What each record weighs in a set's score: 1 when it links somewhere, else 1/2."""
+        links = self.links
+        weights = []
+        for record in members:
+            verdict = links.get(record)
+            if verdict is None:
+                verdict = links[record] = _linked(record)
+            weights.append(1.0 if verdict else 0.5)
+        return weights
 
 
 _TITLES = etree.XPath("descendant::*/@title")  # as iterfind(".//*[@title]") finds them, in document order
@@ -455,7 +466,7 @@ def find_records(root: HtmlElement, content: list | None = None, texts: dict | N
         # The set's score is at most the weight of its priced members: the priced ones read so
         # far and all those unread. Once that cannot beat the best set (or too few members are
         # left to reach the bar), the rest need not be read.
-        weights = [1.0 if search.linked(member) else 0.5 for member in members]
+        weights = search.weights(members)
         reach = sum(weights)
         bar = max(2, best_score)
         priced, unpriced, spare = [], 0, len(members) - bar
