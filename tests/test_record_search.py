@@ -280,3 +280,30 @@ def test_half_or_more_settles_as_the_full_count_does():
             verdict = _half_or_more((read.append(f) or f for f in flags), len(flags))
             assert verdict == (sum(map(bool, flags)) * 2 >= len(flags)), flags
             assert len(read) <= len(flags)
+
+
+def test_node_text_read_through_remembered_children_is_the_plain_fold():
+    """Nodes asked in any order (children before parents, parents before children, wrappers
+    walked upwards) with one cache give what a fresh itertext fold gives."""
+    import random
+
+    rng = random.Random(7)
+    trees = [*_trees(), _entity_tree(), lxml.html.fragment_fromstring(
+        "<div> lead <!-- note -->after comment<?pi x?>after pi<b> b<i>i</i> </b>\u00a0tail&amp;<br/>"
+        "<span></span><span> </span>end</div>")]
+    composed = 0
+    for root in trees:
+        elements = list(root.iter(etree.Element))
+        for order in (elements, elements[::-1], rng.sample(elements, len(elements))):
+            cache = {}
+            for element in order:
+                if len(element) and any(child in cache for child in element):
+                    composed += 1
+                assert node_text(element, cache) == " ".join(" ".join(element.itertext()).split())
+        cache = {}
+        for leaf in [e for e in elements if not len(e)][:20]:
+            node = leaf
+            while node is not None:  # a detail block's walk up the wrappers
+                assert record_text((node,), cache) == record_text((node,))
+                node = node.getparent()
+    assert composed > 100

@@ -77,22 +77,53 @@ def content_elements(root: HtmlElement):
 
 
 def node_text(node: HtmlElement, cache: dict | None = None) -> str:
-    """The node's text, whitespace folded (remembered in ``cache`` when one is given)."""
+    """The node's text, whitespace folded (remembered in ``cache`` when one is given).
+
+    With a cache, a node whose children's texts are remembered is read through them (walking up
+    nested wrappers reads each piece of text once, not once per wrapper)."""
     if cache is None:
         return " ".join(" ".join(node.itertext()).split())
     text = cache.get(node)
     if text is None:
-        text = cache[node] = " ".join(" ".join(node.itertext()).split())
+        text = cache[node] = _fold_through(node, cache)
     return text
+
+
+def _fold_through(node: HtmlElement, cache: dict) -> str:
+    """``" ".join(" ".join(node.itertext()).split())``, taking remembered children's texts from ``cache``.
+
+    Folding whitespace keeps the same words in the same order, so a child's folded text stands
+    for the pieces it folds. ``itertext`` reads an element's text, then each child's pieces and
+    its tail (a comment or processing instruction gives its tail only)."""
+    if not len(node) or not any(child in cache for child in node):
+        return " ".join(" ".join(node.itertext()).split())
+    parts = [node.text]
+    for child in node:
+        tag = child.tag
+        if isinstance(tag, str):
+            known = cache.get(child)
+            parts.append(known if known is not None else " ".join(child.itertext()))
+        elif tag is not etree.Comment and tag is not etree.ProcessingInstruction:
+            return " ".join(" ".join(node.itertext()).split())  # an entity: read as itertext reads it
+        parts.append(child.tail)
+    return " ".join(" ".join(filter(None, parts)).split())
+
+
+# A page's cache (``texts``) may hold, under this key, the hover texts below each node (see _Search).
+_HOVER_INDEX = object()
 
 
 def record_text(record: Record, cache: dict | None = None) -> str:
     """The record's text, with hover texts (``title`` attributes) that may carry the price."""
     parts = []
+    index = cache.get(_HOVER_INDEX) if cache is not None else None
     for node in record:
         parts.append(node_text(node, cache))
-        for titled in node.iterfind(".//*[@title]"):
-            parts.append(titled.get("title"))
+        if index is not None:
+            parts.extend(index.get(node, ()))
+        else:
+            for titled in node.iterfind(".//*[@title]"):
+                parts.append(titled.get("title"))
         if node.get("title"):
             parts.append(node.get("title"))
     return " ".join(parts)
@@ -320,6 +351,7 @@ class _Search:
         self.plain = (isinstance(root.getroottree().parser, etree.HTMLParser)
                       or next(root.iter(etree.Entity), None) is None)
         self.titles: dict = {}  # node -> hover texts of the elements below it, in document order
+        texts[_HOVER_INDEX] = self.titles  # record_text reads the page's cache with it
         for title in _TITLES(root):
             for ancestor in title.getparent().iterancestors():
                 below = self.titles.get(ancestor)
