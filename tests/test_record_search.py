@@ -55,10 +55,13 @@ def _entity_tree():
     )
 
 
-def _check_tree(root) -> int:
+def _check_tree(root, backwards: bool = False) -> int:
+    """Every element and pair of siblings, read parents first (or children first, through the
+    children's remembered texts)."""
     search = _Search(root, {})
     checked = 0
-    for element in root.iter(etree.Element):
+    elements = list(root.iter(etree.Element))
+    for element in reversed(elements) if backwards else elements:
         record = (element,)
         assert search.read(element) == (node_text(element), len(element.text_content()))
         assert search.record_text(record) == record_text(record), element
@@ -77,6 +80,7 @@ def _check_tree(root) -> int:
 
 def test_memo_reads_each_node_and_record_as_the_plain_functions():
     assert sum(_check_tree(root) for root in _trees()) > 200
+    assert sum(_check_tree(root, backwards=True) for root in _trees()) > 200
 
 
 def test_memo_on_a_tree_with_an_entity_node_falls_back_to_text_content():
@@ -85,6 +89,7 @@ def test_memo_on_a_tree_with_an_entity_node_falls_back_to_text_content():
     search = _Search(root, {})
     assert not search.plain  # itertext() shows "&price;", text_content() the entity's value
     assert _check_tree(root) == 4
+    assert _check_tree(root, backwards=True) == 4
     assert "".join(root[0].itertext()) != root[0].text_content()
 
 

@@ -367,6 +367,9 @@ class _Search:
         if known is not None:
             return known
         if len(node):
+            reads = self.reads
+            if self.plain and any(child in reads for child in node):
+                return self._read_through(node)
             pieces = list(node.itertext())
             text = " ".join(" ".join(pieces).split())
             size = sum(map(len, pieces))
@@ -376,6 +379,34 @@ class _Search:
         if not self.plain:
             size = len(node.text_content())
         self.texts[node] = text
+        known = self.reads[node] = (text, size)
+        return known
+
+    def _read_through(self, node: HtmlElement) -> tuple[str, int]:
+        """``read`` taking the children already read from the memo (as ``_fold_through`` does)."""
+        reads = self.reads
+        own = node.text
+        parts, size = [own], len(own) if own is not None else 0
+        for child in node:
+            tag = child.tag
+            if isinstance(tag, str):
+                known = reads.get(child)
+                if known is None:
+                    pieces = list(child.itertext())
+                    parts.append(" ".join(pieces))
+                    size += sum(map(len, pieces))
+                else:
+                    parts.append(known[0])
+                    size += known[1]
+            elif tag is not etree.Comment and tag is not etree.ProcessingInstruction:
+                pieces = list(node.itertext())  # an entity: read as itertext reads it
+                parts, size = pieces, sum(map(len, pieces))
+                break
+            tail = child.tail
+            if tail is not None:
+                parts.append(tail)
+                size += len(tail)
+        text = self.texts[node] = " ".join(" ".join(filter(None, parts)).split())
         known = self.reads[node] = (text, size)
         return known
 
