@@ -312,3 +312,26 @@ def test_node_text_read_through_remembered_children_is_the_plain_fold():
                 assert record_text((node,), cache) == record_text((node,))
                 node = node.getparent()
     assert composed > 100
+
+
+def _content_as_before(root):
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node.tag, str) or records.is_chrome(node):
+            continue
+        yield node
+        stack.extend(reversed(node))
+
+
+def test_content_elements_walk_as_the_stack_walk_did():
+    bodies = [
+        "<div><nav><p>a</p></nav><!-- c --><p>b</p></div><footer><p>last</p></footer>",  # chrome closes the page
+        "<div class='menu'><div class='menu'><p>x</p></div></div><?pi y?><p>after</p>",
+        "<main><div><div><div class='sidebar'><p>deep</p></div></div></div><p>out</p></main>",
+    ]
+    roots = [lxml.html.document_fromstring(f"<html><body>{b}</body></html>") for b in bodies]
+    roots += [*_trees(), lxml.html.fromstring("<nav><p>all chrome</p></nav>")]
+    for root in roots:
+        assert list(content_elements(root)) == list(_content_as_before(root))
+    assert list(content_elements(roots[-1])) == []

@@ -57,23 +57,31 @@ def _chrome_marks(cls: str | None, ident: str | None) -> bool:
 
 
 def content_elements(root: HtmlElement):
-    """Every element outside site chrome, in document order (``is_chrome`` inlined)."""
-    stack = [root]
-    pop, extend = stack.pop, stack.extend
-    while stack:
-        node = pop()
+    """Every element outside site chrome, in document order (``is_chrome`` inlined).
+
+    One walk of the tree in C; a chrome element's subtree is passed over up to the first node
+    after it."""
+    after = None  # the node that ends the chrome subtree being passed over
+    for node in root.iter():
+        if after is not None:
+            if node is not after:
+                continue
+            after = None
         tag = node.tag
         if not isinstance(tag, str):
             continue
         if tag not in _NEVER_CHROME:
-            if tag in CHROME_TAGS:
-                continue
             get = node.get
-            if get("role") == "navigation" or _chrome_marks(get("class"), get("id")):
+            if tag in CHROME_TAGS or get("role") == "navigation" or _chrome_marks(get("class"), get("id")):
+                while node is not root:
+                    after = node.getnext()
+                    if after is not None:
+                        break
+                    node = node.getparent()
+                if after is None:
+                    return
                 continue
         yield node
-        if len(node):
-            extend(reversed(node))
 
 
 def node_text(node: HtmlElement, cache: dict | None = None) -> str:
