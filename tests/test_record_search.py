@@ -17,7 +17,7 @@ from lxml import etree
 
 from extract.document import parse
 from extract.generic import records
-from extract.generic.records import _Search, _priced, _runs, _SKIP, _stable_classes, candidate_groups, content_elements
+from extract.generic.records import _Search, _priced, _runs, _SKIP, _stable, candidate_groups, content_elements
 from extract.generic.records import node_text, record_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,6 +98,10 @@ def test_priced_memo_gives_the_verdict_of_the_text():
     for text in ("Blue pill 5 USD", "5 USD", "Price: 5 USD Buy", "Blue pill", "Speed 20 g 55 USD"):
         assert records._priced_memo(text) == records._priced_text(text)
         assert records._priced_memo(text) == records._priced_text(text)  # remembered, same verdict
+
+
+def _stable_classes(node) -> str:
+    return _stable(node.get("class") or "")
 
 
 def _groups_as_before(root, content):

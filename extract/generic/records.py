@@ -10,7 +10,6 @@ records; among sets of the same size the outermost holds the whole item.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from functools import lru_cache
 
 from lxml import etree
@@ -178,10 +177,6 @@ def _alike(members: list[Record], shape=_shape) -> list[Record]:
         if verdict:
             alike.append(record)
     return alike
-
-
-def _stable_classes(node: HtmlElement) -> str:
-    return _stable(node.get("class") or "")
 
 
 @lru_cache(maxsize=20_000)
