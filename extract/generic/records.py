@@ -445,7 +445,7 @@ class _Search:
         else:
             verdict = verdicts.get(text)
             if verdict is None:
-                verdict = verdicts[text] = _priced_memo(text)
+                verdict = verdicts[text] = _priced_memo(text) if len(text) <= 1000 else _priced_text(text)
         verdicts[record] = verdict
         return verdict
 
@@ -488,9 +488,10 @@ class _Search:
 _TITLES = etree.XPath("descendant::*/@title")  # as iterfind(".//*[@title]") finds them, in document order
 
 
-@lru_cache(maxsize=1 << 15)
+@lru_cache(maxsize=8192)
 def _priced_memo(text: str) -> bool:
-    """``_priced_text``, remembered across pages (markets repeat their items on many pages)."""
+    """``_priced_text``, remembered across pages (markets repeat their items on many pages; the
+    search asks only for texts up to 1,000 characters, so the memo stays within a few MB)."""
     return _priced_text(text)
 
 
