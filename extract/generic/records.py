@@ -344,6 +344,7 @@ class _Search:
     def __init__(self, root: HtmlElement, texts: dict):
         self.texts = texts  # node -> folded text (shared with the page object)
         self.reads: dict = {}  # node -> (folded text, len(node.text_content()))
+        self.read_parents: set = set()  # the parents of the nodes read
         self.verdicts: dict = {}  # record -> priced?, and text -> priced?
         self.shapes: dict = {}
         self.keys: dict = {}
@@ -370,8 +371,7 @@ class _Search:
         if known is not None:
             return known
         if len(node):
-            reads = self.reads
-            if self.plain and any(child in reads for child in node):
+            if self.plain and node in self.read_parents:
                 return self._read_through(node)
             pieces = list(node.itertext())
             text = " ".join(" ".join(pieces).split())
@@ -382,6 +382,7 @@ class _Search:
         if not self.plain:
             size = len(node.text_content())
         self.texts[node] = text
+        self.read_parents.add(node.getparent())
         known = self.reads[node] = (text, size)
         return known
 
@@ -410,6 +411,7 @@ class _Search:
                 parts.append(tail)
                 size += len(tail)
         text = self.texts[node] = " ".join(" ".join(filter(None, parts)).split())
+        self.read_parents.add(node.getparent())
         known = self.reads[node] = (text, size)
         return known
 
