@@ -214,8 +214,13 @@ def href_shape(href: str | None) -> str:
         return "none"
     if href.startswith(("javascript:", "#")) or not href.strip():
         return "void"
-    parts = urlsplit(href)
-    tokens = set(_HREF_TOKENS.findall((parts.path + " " + parts.query).lower()))
+    if ":" not in href and href[:2] != "//" and href[0] > " " and "\t" not in href and "\r" not in href and "\n" not in href:
+        # No scheme, host or stripped characters: the path and query are what stands before "#",
+        # and "?" parts words as the space between path and query does.
+        tokens = set(_HREF_TOKENS.findall(href.partition("#")[0].lower()))
+    else:
+        parts = urlsplit(href)
+        tokens = set(_HREF_TOKENS.findall((parts.path + " " + parts.query).lower()))
     if tokens & HREF_OTHER:
         return "other"
     if tokens & HREF_VENDOR and not tokens & HREF_ITEM:
@@ -275,9 +280,24 @@ def _class_features(marks: str, prefix: str) -> tuple[str, ...]:
 @lru_cache(maxsize=50_000)
 def _shape_features(text, tag, kind, parent_tag, href, label, marks, is_label) -> tuple[str, ...]:
     """The features of a segment with these attributes (cached: records of a page repeat their build)."""
-    f = [f"tag={tag}", f"kind={kind}", f"ptag={parent_tag}", *_text_shape(text)]
-    if href is not None:
-        f.append(f"href={href_shape(href)}")
+    return (_build_head(tag, kind, parent_tag) + _text_shape(text) + _href_feature(href)
+            + _build_features(tag, parent_tag, label, marks, is_label) + text_features(text))
+
+
+@lru_cache(maxsize=20_000)
+def _href_feature(href) -> tuple[str, ...]:
+    return () if href is None else (f"href={href_shape(href)}",)
+
+
+@lru_cache(maxsize=20_000)
+def _build_head(tag, kind, parent_tag) -> tuple[str, str, str]:
+    return f"tag={tag}", f"kind={kind}", f"ptag={parent_tag}"
+
+
+@lru_cache(maxsize=20_000)
+def _build_features(tag, parent_tag, label, marks, is_label) -> tuple[str, ...]:
+    """The features of a segment's element and label (records of a page repeat their build)."""
+    f = []
     if tag in _HEADINGS:
         f.append("heading")
     if tag in _BOLD or parent_tag in _BOLD:
@@ -290,7 +310,6 @@ def _shape_features(text, tag, kind, parent_tag, href, label, marks, is_label) -
         f.extend(_class_features(parent, "pcls="))
     if is_label:
         f.append(f"islabel={is_label}")
-    f.extend(text_features(text))
     return tuple(f)
 
 
@@ -309,7 +328,7 @@ def text_features(text: str) -> tuple[str, ...]:
     letters = _LETTERS.findall(text)
     if not letters:
         f.append("noletters")
-    elif sum(c.isupper() for c in letters) > 0.7 * len(letters) and len(letters) > 3:
+    elif len(letters) > 3 and sum(map(str.isupper, letters)) > 0.7 * len(letters):
         f.append("upper")
     if _CYRILLIC.search(text):
         f.append("cyr")
@@ -330,12 +349,11 @@ def text_features(text: str) -> tuple[str, ...]:
             if code:
                 f.append("country")
                 f.append("country_ww" if code in ("WW", "EU") else "country_iso")
-            elif _ROUTE.match(text) and country_code(_ROUTE.match(text).group("a")):
+            elif (route := _ROUTE.match(text)) and country_code(route.group("a")):
                 f.append("route")
             elif any(country_code(part) for part in _SPLIT.split(text)[:6] if len(part) > 1):
                 f.append("country_part")
-            quantity = parse_quantity(text)
-            if quantity and len(text) <= 16:
+            if len(text) <= 16 and parse_quantity(text) is not None:  # a Quantity is never false
                 f.append("qty_only")
         if DROP_WORDS.search(text):
             f.append("dropword")
