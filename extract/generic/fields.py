@@ -426,6 +426,7 @@ def _same_title(a: str, b: str) -> bool:
     return SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.9
 
 
+@lru_cache(maxsize=20_000)
 def vendor_name(text: str | None) -> str | None:
     """A vendor as named, without rating decorations: "name (98%)", "@name", stars, "[4.9]", sales counts."""
     if not text:

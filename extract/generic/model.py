@@ -20,6 +20,7 @@ class FieldModel:
         if data.get("version") != MODEL_VERSION:
             raise ValueError(f"field model version {data.get('version')!r}, expected {MODEL_VERSION}")
         self.labels: tuple[str, ...] = tuple(data["labels"])
+        self._columns = {name: i for i, name in reversed(list(enumerate(self.labels)))}
         self.index = {name: i for i, name in enumerate(data["features"])}
         self.weights = np.array(list(data["features"].values()) or np.zeros((0, len(self.labels))), dtype=np.float64)
         self.weights = self.weights.reshape(len(self.index), len(self.labels))
@@ -29,7 +30,7 @@ class FieldModel:
         self.page = FieldModel(data["page_type"]) if data.get("page_type") else None
 
     def column(self, label: str) -> int:
-        return self.labels.index(label)
+        return self._columns[label] if label in self._columns else self.labels.index(label)
 
     def probabilities(self, feature_lists: list[list[str]]) -> np.ndarray:
         """One row of label probabilities per feature list.
