@@ -44,6 +44,10 @@ HREFS = [
     "HTTP://Item.example/Vendor", "mailto:vendor@example.org", "item:1", "a:b/vendor",
     " /item/3", "\t/item/3", "/ite\tm/3", "/it\nem", "/ite\rm", "\x00/item",
     "/item?vendor=bob#login", "/item#vendor", "?vendor=1&item=2", "item.php?id=3#x",
+    "http://", "https://", "http:///item", "http://host", "http://host#vendor", "http://host?item=1",
+    "https://Vendor.onion/Item/2?x=shop#listing", "http://ho[st/item", "http://[::1]/item", "http://h]/vendor",
+    "http://hö.st/item", "http://host:8080/vendor?x", "http://user:pw@host/item", "http://host\\x/item",
+    "HTTP://host/item", "http:/host/item", "http:host/item", "http://host/ite\tm", "https://host/ite\nm#x",
     "../vendor/profile", "./ITEM/Detail", "/ВЕНДОР/item", "/İtem", "/a?b?c#d#e", "/[bad", "//[::1",
 ]
 

@@ -154,12 +154,12 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
             continue
         inline = None
         if ":" in segment.text[:32] or "：" in segment.text[:32]:
-            inline = next(((name, m) for name, p in LABEL_INLINE.items() if (m := p.match(segment.text))), None)
+            inline = _label_inline(segment.text)
         if inline:
-            name, match = inline
-            labelled.append(Segment(segment.text[: match.start("value")], segment.tag, segment.parent_tag, None,
+            name, start, value = inline
+            labelled.append(Segment(segment.text[:start], segment.tag, segment.parent_tag, None,
                                     segment.kind, is_label=name))
-            segment.text = clean_text(match.group("value"))
+            segment.text = value
             segment.label = name
         elif pending:
             segment.label = pending
@@ -172,6 +172,16 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
 def _label_alone(text: str) -> str | None:
     """The label class a short piece of text is by itself ("Ships from:"), remembered: records repeat their labels."""
     return next((name for name, p in LABEL_ALONE.items() if p.match(text)), None)
+
+
+@lru_cache(maxsize=20_000)
+def _label_inline(text: str) -> tuple[str, int, str] | None:
+    """"Ships from: Germany": the label class, where the value starts and the value, remembered."""
+    for name, pattern in LABEL_INLINE.items():
+        match = pattern.match(text)
+        if match:
+            return name, match.start("value"), clean_text(match.group("value"))
+    return None
 
 
 def table_columns(record: Record) -> dict:
@@ -207,6 +217,10 @@ def _column_of(node: HtmlElement, columns: dict) -> str | None:
     return None
 
 
+# A host urlsplit takes as it is: ASCII without brackets, up to the first "/", "?" or "#".
+_PLAIN_HOST = re.compile(r"[\x00-\x22\x24-\x2e\x30-\x3e\x40-\x5a\x5c\x5e-\x7f]*(?=[/?#]|$)")
+
+
 @lru_cache(maxsize=20_000)
 def href_shape(href: str | None) -> str:
     """What a link's target looks like (an item's, a vendor's, another page's), remembered: records repeat their links."""
@@ -214,10 +228,14 @@ def href_shape(href: str | None) -> str:
         return "none"
     if href.startswith(("javascript:", "#")) or not href.strip():
         return "void"
-    if ":" not in href and href[:2] != "//" and href[0] > " " and "\t" not in href and "\r" not in href and "\n" not in href:
+    plain = "\t" not in href and "\r" not in href and "\n" not in href
+    if plain and ":" not in href and href[:2] != "//" and href[0] > " ":
         # No scheme, host or stripped characters: the path and query are what stands before "#",
         # and "?" parts words as the space between path and query does.
         tokens = set(_HREF_TOKENS.findall(href.partition("#")[0].lower()))
+    elif plain and href.startswith(("http://", "https://")) and (host := _PLAIN_HOST.match(href, href.index("/") + 2)):
+        # An ASCII host without brackets (urlsplit would check those): what follows it, as above.
+        tokens = set(_HREF_TOKENS.findall(href[host.end():].partition("#")[0].lower()))
     else:
         parts = urlsplit(href)
         tokens = set(_HREF_TOKENS.findall((parts.path + " " + parts.query).lower()))
