@@ -75,7 +75,7 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
         """``add`` for an element whose build is known: ``host`` is (tag, parent's tag, marks, column)."""
         text = " ".join(text.split())
         if text and len(out) < limit:
-            out.append(Segment(text, host[0], host[1], href, kind, marks=host[2], column=host[3]))
+            out.append(Segment(text, host[0], host[1], href, kind, None, None, [], host[2], host[3]))
 
     def walk(node, parent, host, href):
         # ``host``: the build of ``parent`` (where this node's tail belongs), None without a parent.
@@ -99,21 +99,23 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
             href = node.get("href")
         button = tag in ("button", "input") or (cls is not None and ("btn" in cls or "button" in cls))
         whole = tag == "a" or tag in _HEADINGS or button
-        if whole and any(isinstance(c.tag, str) and c.tag not in _INLINE for c in node.iterdescendants()):
+        if whole and len(node) and any(isinstance(c.tag, str) and c.tag not in _INLINE for c in node.iterdescendants()):
             whole = False  # a link or button round a whole card: read its parts
         if (not whole and len(node) and node[0].tag == "img" and node not in record
                 and all(c.tag == "img" for c in node.iterdescendants())):
             # text broken only by icons ("<img>NEW<img> 1g ..."): one value
             whole = len(node.text_content()) <= 120
         if whole:
-            own = clean_text(" ".join(node.itertext()))
+            leaf = not len(node)
+            # A leaf's text is all itertext() would give (not its tail), and it holds no hover texts.
+            own = clean_text(node.text if leaf else " ".join(node.itertext()))
             kind = ("link" if tag == "a" else "heading" if tag in _HEADINGS
                     else "button" if button else "linked" if href else "text")
             if tag == "input":
                 own = clean_text(node.get("value"))
             if own:
                 emit(own, mine, kind, href)
-            for inner in node.iterfind(".//*[@title]"):
+            for inner in () if leaf else node.iterfind(".//*[@title]"):
                 add(inner.get("title"), inner, "hover", href)
             if hover and clean_text(hover) != own:
                 emit(hover, mine, "hover", href)
