@@ -132,7 +132,8 @@ TRICKY = """<html><body><div id="top" class="wrap">
   <p title="Ships from">Ships from:</p><p>Germany</p>
   <p>Price: $12.50</p><p>Ships to：World Wide</p>
   <span title="  ">   </span>
-  <a>no href <i>inline</i></a>
+  <a>no href <i>inline</i></a><a href="/empty"></a><a href="/c"><!-- only a comment --></a>
+  <h4 title="Head hover">Head</h4><h5 title="Same">Same</h5><a href="javascript:void(0)" title="t"> x </a>
   <p>&amp; entity &nbsp; text<br>after br<!-- c -->after comment</p>
 </div>tail of card
 <div class="card" id="c2"><p>Second</p></div>

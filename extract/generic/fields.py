@@ -77,7 +77,7 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
         if text and len(out) < limit:
             out.append(Segment(text, host[0], host[1], href, kind, None, None, [], host[2], host[3]))
 
-    def walk(node, parent, host, href):
+    def walk(node, host, href):
         # ``host``: the build of ``parent`` (where this node's tail belongs), None without a parent.
         tag = node.tag
         if not isinstance(tag, str) or len(out) >= limit:  # past the limit nothing more is kept
@@ -126,7 +126,7 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
             if text and not text.isspace():
                 emit(text, mine, "linked" if href else "text", href)
             for child in node:
-                walk(child, node, mine, href)
+                walk(child, mine, href)
         if node is not last and host is not None:
             tail = node.tail
             if tail and not tail.isspace():
@@ -141,7 +141,7 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
             host = (parent.tag, grand.tag if grand is not None else "",
                     f"{parent_marks} | {grand.get('class') or ''} {grand.get('id') or ''}" if grand is not None
                     else parent_marks, _column_of(parent, columns) if columns else None, parent_marks)
-        walk(node, parent, host, None)
+        walk(node, host, None)
     # Labels: "Ships from:" alone labels the next piece; "Ships from: Germany" is split.
     labelled: list[Segment] = []
     pending = None
