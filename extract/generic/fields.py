@@ -72,13 +72,14 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
                                marks=marks, column=_column_of(node, columns) if columns else None))
 
     def emit(text, host, kind, href):
-        """``add`` for an element whose build is known: ``host`` is (tag, parent's tag, marks, column)."""
+        """``add`` for an element whose build is known: ``host`` is (tag, parent's tag, marks, column,
+        own class and id), worked out once per element as the walk passes it."""
         text = " ".join(text.split())
         if text and len(out) < limit:
             out.append(Segment(text, host[0], host[1], href, kind, None, None, [], host[2], host[3]))
 
     def walk(node, host, href):
-        # ``host``: the build of ``parent`` (where this node's tail belongs), None without a parent.
+        # ``host``: the build of the node's parent (where its tail belongs), None without a parent.
         tag = node.tag
         if not isinstance(tag, str) or len(out) >= limit:  # past the limit nothing more is kept
             return
@@ -404,7 +405,7 @@ def record_features(records_segments: list[list[Segment]], page_title: str = "",
         for i, segment in enumerate(segments):
             f = list(shape(segment.text, segment.tag, segment.kind, segment.parent_tag, segment.href,
                            segment.label, segment.marks, segment.is_label))
-            f.append(_POS[i] if i < 6 else "pos=6")
+            f.append(_POS[min(i, 6)])
             if i == n - 1:
                 f.append("pos=last")
             f.append(_REL[int(5 * i / n)])
