@@ -52,64 +52,97 @@ class Segment:
     column: str | None = None  # what the table's header calls this cell's column: a label class, "title" or "other"
 
 
-def _button_like(node: HtmlElement) -> bool:
-    return node.tag in ("button", "input") or "btn" in (node.get("class") or "") or "button" in (node.get("class") or "")
+_SKIPPED = frozenset(("script", "style", "select", "option", "textarea", "nav"))
 
 
 def record_segments(record: Record, limit: int = 400) -> list[Segment]:
     """The record's text pieces in reading order."""
     out: list[Segment] = []
     columns = table_columns(record)
+    last = record[-1]
 
-    def add(text, node, kind, href=None, parent_tag=None):
+    def add(text, node, kind, href=None):
         text = " ".join(text.split()) if text else ""  # clean_text, without the regular expression
         if text and len(out) < limit:
             parent = node.getparent()
             marks = f"{node.get('class') or ''} {node.get('id') or ''}"
             if parent is not None:
                 marks = f"{marks} | {parent.get('class') or ''} {parent.get('id') or ''}"
-            out.append(Segment(text, node.tag, parent_tag or (parent.tag if parent is not None else ""), href, kind,
+            out.append(Segment(text, node.tag, parent.tag if parent is not None else "", href, kind,
                                marks=marks, column=_column_of(node, columns) if columns else None))
 
-    def walk(node, href=None):
-        if not isinstance(node.tag, str):
+    def emit(text, host, kind, href):
+        """``add`` for an element whose build is known: ``host`` is (tag, parent's tag, marks, column,
+        own class and id), worked out once per element as the walk passes it."""
+        text = " ".join(text.split())
+        if text and len(out) < limit:
+            out.append(Segment(text, host[0], host[1], href, kind, None, None, [], host[2], host[3]))
+
+    def walk(node, host, href):
+        # ``host``: the build of the node's parent (where its tail belongs), None without a parent.
+        tag = node.tag
+        if not isinstance(tag, str) or len(out) >= limit:  # past the limit nothing more is kept
             return
-        parent = node.getparent()
-        if node.tag in ("script", "style", "select", "option", "textarea", "nav"):
-            if node is not record[-1] and parent is not None:
-                add(node.tail, parent, "text", href)
+        if tag in _SKIPPED:
+            if node is not last and host is not None:
+                tail = node.tail
+                if tail and not tail.isspace():
+                    emit(tail, host, "text", href)
             return
+        cls = node.get("class")
+        own_marks = f"{cls or ''} {node.get('id') or ''}"
+        if host is not None:
+            mine = (tag, host[0], f"{own_marks} | {host[4]}", _column_of(node, columns) if columns else None, own_marks)
+        else:
+            mine = (tag, "", own_marks, _column_of(node, columns) if columns else None, own_marks)
         hover = node.get("title")
-        if node.tag == "a":
+        if tag == "a":
             href = node.get("href")
-        whole = node.tag == "a" or node.tag in _HEADINGS or _button_like(node)
-        if whole and any(isinstance(c.tag, str) and c.tag not in _INLINE for c in node.iterdescendants()):
+        button = tag in ("button", "input") or (cls is not None and ("btn" in cls or "button" in cls))
+        whole = tag == "a" or tag in _HEADINGS or button
+        if whole and len(node) and any(isinstance(c.tag, str) and c.tag not in _INLINE for c in node.iterdescendants()):
             whole = False  # a link or button round a whole card: read its parts
-        if not whole and len(node) and node not in record and all(c.tag == "img" for c in node.iterdescendants()):
+        if (not whole and len(node) and node[0].tag == "img" and node not in record
+                and all(c.tag == "img" for c in node.iterdescendants())):
             # text broken only by icons ("<img>NEW<img> 1g ..."): one value
             whole = len(node.text_content()) <= 120
         if whole:
-            own = clean_text(" ".join(node.itertext()))
-            kind = ("link" if node.tag == "a" else "heading" if node.tag in _HEADINGS
-                    else "button" if _button_like(node) else "linked" if href else "text")
-            if node.tag == "input":
+            leaf = not len(node)
+            # A leaf's text is all itertext() would give (not its tail), and it holds no hover texts.
+            own = clean_text(node.text if leaf else " ".join(node.itertext()))
+            kind = ("link" if tag == "a" else "heading" if tag in _HEADINGS
+                    else "button" if button else "linked" if href else "text")
+            if tag == "input":
                 own = clean_text(node.get("value"))
-            add(own, node, kind, href)
-            for inner in node.iterfind(".//*[@title]"):
+            if own:
+                emit(own, mine, kind, href)
+            for inner in () if leaf else node.iterfind(".//*[@title]"):
                 add(inner.get("title"), inner, "hover", href)
             if hover and clean_text(hover) != own:
-                add(hover, node, "hover", href)
+                emit(hover, mine, "hover", href)
         else:
             if hover:
-                add(hover, node, "hover", href)
-            add(node.text, node, "linked" if href else "text", href)
+                emit(hover, mine, "hover", href)
+            text = node.text
+            if text and not text.isspace():
+                emit(text, mine, "linked" if href else "text", href)
             for child in node:
-                walk(child, href)
-        if node is not record[-1] and parent is not None:
-            add(node.tail, parent, "text", None if node.tag == "a" else href)
+                walk(child, mine, href)
+        if node is not last and host is not None:
+            tail = node.tail
+            if tail and not tail.isspace():
+                emit(tail, host, "text", None if tag == "a" else href)
 
     for node in record:
-        walk(node)
+        parent = node.getparent()
+        host = None
+        if parent is not None:
+            grand = parent.getparent()
+            parent_marks = f"{parent.get('class') or ''} {parent.get('id') or ''}"
+            host = (parent.tag, grand.tag if grand is not None else "",
+                    f"{parent_marks} | {grand.get('class') or ''} {grand.get('id') or ''}" if grand is not None
+                    else parent_marks, _column_of(parent, columns) if columns else None, parent_marks)
+        walk(node, host, None)
     # Labels: "Ships from:" alone labels the next piece; "Ships from: Germany" is split.
     labelled: list[Segment] = []
     pending = None
@@ -124,12 +157,12 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
             continue
         inline = None
         if ":" in segment.text[:32] or "：" in segment.text[:32]:
-            inline = next(((name, m) for name, p in LABEL_INLINE.items() if (m := p.match(segment.text))), None)
+            inline = _label_inline(segment.text)
         if inline:
-            name, match = inline
-            labelled.append(Segment(segment.text[: match.start("value")], segment.tag, segment.parent_tag, None,
+            name, start, value = inline
+            labelled.append(Segment(segment.text[:start], segment.tag, segment.parent_tag, None,
                                     segment.kind, is_label=name))
-            segment.text = clean_text(match.group("value"))
+            segment.text = value
             segment.label = name
         elif pending:
             segment.label = pending
@@ -142,6 +175,16 @@ def record_segments(record: Record, limit: int = 400) -> list[Segment]:
 def _label_alone(text: str) -> str | None:
     """The label class a short piece of text is by itself ("Ships from:"), remembered: records repeat their labels."""
     return next((name for name, p in LABEL_ALONE.items() if p.match(text)), None)
+
+
+@lru_cache(maxsize=20_000)
+def _label_inline(text: str) -> tuple[str, int, str] | None:
+    """"Ships from: Germany": the label class, where the value starts and the value, remembered."""
+    for name, pattern in LABEL_INLINE.items():
+        match = pattern.match(text)
+        if match:
+            return name, match.start("value"), clean_text(match.group("value"))
+    return None
 
 
 def table_columns(record: Record) -> dict:
@@ -177,13 +220,28 @@ def _column_of(node: HtmlElement, columns: dict) -> str | None:
     return None
 
 
+# A host urlsplit takes as it is: ASCII without brackets, up to the first "/", "?" or "#".
+_PLAIN_HOST = re.compile(r"[\x00-\x22\x24-\x2e\x30-\x3e\x40-\x5a\x5c\x5e-\x7f]*(?=[/?#]|$)")
+
+
+@lru_cache(maxsize=20_000)
 def href_shape(href: str | None) -> str:
+    """What a link's target looks like (an item's, a vendor's, another page's), remembered: records repeat their links."""
     if href is None:
         return "none"
     if href.startswith(("javascript:", "#")) or not href.strip():
         return "void"
-    parts = urlsplit(href)
-    tokens = set(_HREF_TOKENS.findall((parts.path + " " + parts.query).lower()))
+    plain = "\t" not in href and "\r" not in href and "\n" not in href
+    if plain and ":" not in href and href[:2] != "//" and href[0] > " ":
+        # No scheme, host or stripped characters: the path and query are what stands before "#",
+        # and "?" parts words as the space between path and query does.
+        tokens = set(_HREF_TOKENS.findall(href.partition("#")[0].lower()))
+    elif plain and href.startswith(("http://", "https://")) and (host := _PLAIN_HOST.match(href, href.index("/") + 2)):
+        # An ASCII host without brackets (urlsplit would check those): what follows it, as above.
+        tokens = set(_HREF_TOKENS.findall(href[host.end():].partition("#")[0].lower()))
+    else:
+        parts = urlsplit(href)
+        tokens = set(_HREF_TOKENS.findall((parts.path + " " + parts.query).lower()))
     if tokens & HREF_OTHER:
         return "other"
     if tokens & HREF_VENDOR and not tokens & HREF_ITEM:
@@ -221,29 +279,58 @@ def shape_features(segment: Segment) -> list[str]:
                                 segment.label, segment.marks, segment.is_label))
 
 
+_LEN_EDGES = (2, 5, 15, 40, 100, 250)
+_WORD_EDGES = (1, 2, 4, 8, 16)
+_DIGIT_EDGES = (0, 1, 3, 6)
+
+
+@lru_cache(maxsize=50_000)
+def _text_shape(text: str) -> tuple[str, str, str]:
+    """The length, word and digit buckets of a segment's text (records repeat their texts)."""
+    digits = sum(map(str.isdigit, text))
+    return (f"len={_bucket(len(text), _LEN_EDGES)}", f"words={_bucket(len(text.split()), _WORD_EDGES)}",
+            f"digits={_bucket(int(10 * digits / len(text)), _DIGIT_EDGES)}")
+
+
+@lru_cache(maxsize=20_000)
+def _class_features(marks: str, prefix: str) -> tuple[str, ...]:
+    """``prefix`` + each cue class the class and id name (records repeat their builds)."""
+    return tuple(f"{prefix}{name}" for name in class_cues(marks))
+
+
 @lru_cache(maxsize=50_000)
 def _shape_features(text, tag, kind, parent_tag, href, label, marks, is_label) -> tuple[str, ...]:
     """The features of a segment with these attributes (cached: records of a page repeat their build)."""
-    segment = Segment(text, tag, parent_tag, href, kind, label, is_label, marks=marks)
-    f = [f"tag={segment.tag}", f"kind={segment.kind}", f"ptag={segment.parent_tag}",
-         f"len={_bucket(len(text), (2, 5, 15, 40, 100, 250))}", f"words={_bucket(len(text.split()), (1, 2, 4, 8, 16))}"]
-    digits = sum(map(str.isdigit, text))
-    f.append(f"digits={_bucket(int(10 * digits / len(text)), (0, 1, 3, 6))}")
-    if segment.href is not None:
-        f.append(f"href={href_shape(segment.href)}")
-    if segment.tag in _HEADINGS:
+    return (_build_head(tag, kind, parent_tag) + _text_shape(text) + _href_feature(href)
+            + _build_features(tag, parent_tag, label, marks, is_label) + text_features(text))
+
+
+@lru_cache(maxsize=20_000)
+def _href_feature(href) -> tuple[str, ...]:
+    return () if href is None else (f"href={href_shape(href)}",)
+
+
+@lru_cache(maxsize=20_000)
+def _build_head(tag, kind, parent_tag) -> tuple[str, str, str]:
+    return f"tag={tag}", f"kind={kind}", f"ptag={parent_tag}"
+
+
+@lru_cache(maxsize=20_000)
+def _build_features(tag, parent_tag, label, marks, is_label) -> tuple[str, ...]:
+    """The features of a segment's element and label (records of a page repeat their build)."""
+    f = []
+    if tag in _HEADINGS:
         f.append("heading")
-    if segment.tag in _BOLD or segment.parent_tag in _BOLD:
+    if tag in _BOLD or parent_tag in _BOLD:
         f.append("bold")
-    if segment.label:
-        f.append(f"lab={segment.label}")
-    if segment.marks.strip(" |"):
-        own, _, parent = segment.marks.partition("|")
-        f.extend(f"cls={name}" for name in class_cues(own))
-        f.extend(f"pcls={name}" for name in class_cues(parent))
-    if segment.is_label:
-        f.append(f"islabel={segment.is_label}")
-    f.extend(text_features(text))
+    if label:
+        f.append(f"lab={label}")
+    if marks.strip(" |"):
+        own, _, parent = marks.partition("|")
+        f.extend(_class_features(own, "cls="))
+        f.extend(_class_features(parent, "pcls="))
+    if is_label:
+        f.append(f"islabel={is_label}")
     return tuple(f)
 
 
@@ -262,7 +349,7 @@ def text_features(text: str) -> tuple[str, ...]:
     letters = _LETTERS.findall(text)
     if not letters:
         f.append("noletters")
-    elif sum(c.isupper() for c in letters) > 0.7 * len(letters) and len(letters) > 3:
+    elif len(letters) > 3 and sum(map(str.isupper, letters)) > 0.7 * len(letters):
         f.append("upper")
     if _CYRILLIC.search(text):
         f.append("cyr")
@@ -283,38 +370,45 @@ def text_features(text: str) -> tuple[str, ...]:
             if code:
                 f.append("country")
                 f.append("country_ww" if code in ("WW", "EU") else "country_iso")
-            elif _ROUTE.match(text) and country_code(_ROUTE.match(text).group("a")):
+            elif (route := _ROUTE.match(text)) and country_code(route.group("a")):
                 f.append("route")
             elif any(country_code(part) for part in _SPLIT.split(text)[:6] if len(part) > 1):
                 f.append("country_part")
-            quantity = parse_quantity(text)
-            if quantity and len(text) <= 16:
+            if len(text) <= 16 and parse_quantity(text) is not None:  # a Quantity is never false
                 f.append("qty_only")
         if DROP_WORDS.search(text):
             f.append("dropword")
     return tuple(f)
 
 
+_POS = tuple(f"pos={i}" for i in range(7))
+_REL = tuple(f"rel={i}" for i in range(5))
+
+
 def record_features(records_segments: list[list[Segment]], page_title: str = "", detail: bool = False) -> None:
     """Fill every segment's features: its own shape plus its place among the record and the page's records."""
     counts: Counter = Counter()
-    if len(records_segments) >= 3:
-        for segments in records_segments:
-            counts.update({s.text.casefold() for s in segments})
     many = len(records_segments)
+    folded = [[s.text.casefold() for s in segments] for segments in records_segments]
+    if many >= 3:
+        for texts in folded:
+            counts.update(set(texts))
     title_cf = page_title.casefold()
-    for segments in records_segments:
+    shape = _shape_features
+    letters = _LETTERS.findall
+    for segments, texts in zip(records_segments, folded):
         n = len(segments)
         first_heading = next((i for i, s in enumerate(segments) if s.kind == "heading"), None)
         first_link = next((i for i, s in enumerate(segments) if s.kind == "link" and _LETTERS.search(s.text)), None)
-        first_text = next((i for i, s in enumerate(segments) if len(_LETTERS.findall(s.text)) >= 3
-                           and not s.is_label), None)
+        first_text = next((i for i, s in enumerate(segments) if len(letters(s.text)) >= 3 and not s.is_label), None)
+        after_colon = False
         for i, segment in enumerate(segments):
-            f = shape_features(segment)
-            f.append(f"pos={min(i, 6)}")
+            f = list(shape(segment.text, segment.tag, segment.kind, segment.parent_tag, segment.href,
+                           segment.label, segment.marks, segment.is_label))
+            f.append(_POS[min(i, 6)])
             if i == n - 1:
                 f.append("pos=last")
-            f.append(f"rel={int(5 * i / max(1, n))}")
+            f.append(_REL[int(5 * i / n)])
             if i == first_heading:
                 f.append("first_heading")
             if i == first_link:
@@ -322,12 +416,13 @@ def record_features(records_segments: list[list[Segment]], page_title: str = "",
             if i == first_text:
                 f.append("first_text")
             if counts:
-                share = counts[segment.text.casefold()] / many
+                share = counts[texts[i]] / many
                 f.append("rep=all" if share >= 0.9 else "rep=many" if share >= 0.5 else "rep=some" if share > 0.2 else "rep=one")
-            if i > 0 and segments[i - 1].is_label is None and segments[i - 1].text.endswith(":"):
+            if after_colon:
                 f.append("after_colon")
+            after_colon = segment.is_label is None and segment.text.endswith(":")
             if detail:
-                cf = segment.text.casefold()
+                cf = texts[i]
                 if title_cf and len(cf) >= 4:
                     if cf == title_cf:
                         f.append("ptitle=eq")
@@ -335,7 +430,7 @@ def record_features(records_segments: list[list[Segment]], page_title: str = "",
                         f.append("ptitle=in" if len(cf) > 0.3 * len(title_cf) else "ptitle=part")
                 f = ["D"] + [f"D|{x}" for x in f] + f
             else:
-                f = ["L"] + f
+                f.insert(0, "L")
             segment.features = f
 
 
@@ -352,6 +447,7 @@ def _same_title(a: str, b: str) -> bool:
     return SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.9
 
 
+@lru_cache(maxsize=20_000)
 def vendor_name(text: str | None) -> str | None:
     """A vendor as named, without rating decorations: "name (98%)", "@name", stars, "[4.9]", sales counts."""
     if not text:

@@ -20,6 +20,7 @@ class FieldModel:
         if data.get("version") != MODEL_VERSION:
             raise ValueError(f"field model version {data.get('version')!r}, expected {MODEL_VERSION}")
         self.labels: tuple[str, ...] = tuple(data["labels"])
+        self._columns = {name: i for i, name in reversed(list(enumerate(self.labels)))}
         self.index = {name: i for i, name in enumerate(data["features"])}
         self.weights = np.array(list(data["features"].values()) or np.zeros((0, len(self.labels))), dtype=np.float64)
         self.weights = self.weights.reshape(len(self.index), len(self.labels))
@@ -29,34 +30,39 @@ class FieldModel:
         self.page = FieldModel(data["page_type"]) if data.get("page_type") else None
 
     def column(self, label: str) -> int:
-        return self.labels.index(label)
+        return self._columns[label] if label in self._columns else self.labels.index(label)
 
     def probabilities(self, feature_lists: list[list[str]]) -> np.ndarray:
         """One row of label probabilities per feature list.
 
         Each row's score is its bias plus the weights of its known features, added in the
         features' order; the sums are gathered per label with ``bincount`` (the bias enters
-        as the row's first term, so the additions and their rounding are those of a plain loop)."""
+        as the row's first term, so the additions and their rounding are those of a plain loop).
+        Identical feature lists (records of a page repeat their build) are scored once: every
+        step works row by row, so a row's figures do not depend on the rows beside it."""
         n = len(feature_lists)
         if n == 0:
             return np.tile(self.bias, (0, 1))
+        rows_of: dict = {}
+        inverse = [rows_of.setdefault(tuple(features), len(rows_of)) for features in feature_lists]
+        m = len(rows_of)
         get, bias_row = self.index.get, len(self.index)
         cols: list[int] = []
         lengths: list[int] = []
-        for features in feature_lists:
+        for features in rows_of:
             known = [col for col in map(get, features) if col is not None]
             cols.append(bias_row)
             cols.extend(known)
             lengths.append(len(known) + 1)
-        rows = np.repeat(np.arange(n), lengths)
+        rows = np.repeat(np.arange(m), lengths)
         gathered = self._weights_and_bias[np.array(cols, dtype=np.intp)]
-        scores = np.empty((n, len(self.labels)), dtype=np.float64)
+        scores = np.empty((m, len(self.labels)), dtype=np.float64)
         for label in range(len(self.labels)):
-            scores[:, label] = np.bincount(rows, weights=gathered[:, label], minlength=n)
+            scores[:, label] = np.bincount(rows, weights=gathered[:, label], minlength=m)
         scores -= scores.max(axis=1, keepdims=True)
         np.exp(scores, out=scores)
         scores /= scores.sum(axis=1, keepdims=True)
-        return scores
+        return scores if m == n else scores[np.array(inverse, dtype=np.intp)]
 
 
 _ACTIVE: dict = {"model": None, "off": False}

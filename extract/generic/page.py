@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from difflib import SequenceMatcher
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from lxml.html import HtmlElement
 from rapidfuzz.distance import Indel
@@ -15,7 +15,8 @@ from extract.generic.cues import (
     RELATED_ITEMS,
 )
 from extract.generic.fields import (
-    Segment, _ROUTE, href_names_text, href_shape, record_features, record_segments, segment_prices, vendor_name,
+    Segment, _ROUTE, href_names_text, href_shape, record_features, record_segments, segment_prices, text_features,
+    vendor_name,
 )
 from extract.generic.model import active_model
 from extract.generic.pagetype import empty_list, page_features, purchase_controls
@@ -78,6 +79,16 @@ def _places_only(segment: Segment) -> bool:
         return True
     route = _ROUTE.match(segment.text) if "route" in segment.features else None
     return bool(route and country_code(re.split(r"[,;/|]", route.group("b"))[0]))
+
+
+@lru_cache(maxsize=20_000)
+def _may_name(text: str) -> bool:
+    """A segment's text can name an item: three letters, not a bare price, not only places.
+    The features read are those of ``text_features``, which every segment's features hold."""
+    words = text_features(text)
+    if "price_only" in words or not _LETTERS3.search(text):
+        return False
+    return not _places_only(Segment(text, "", "", features=list(words)))
 
 
 def _city_slot(decoded: list) -> None:
@@ -338,11 +349,11 @@ class GenericPage(MarketPage):
         by_label = probs.T.tolist()  # plain floats per label: no numpy scalar per comparison
         title_p = by_label[col("title")]
         usable = [i for i, s in enumerate(segments) if not s.is_label and s.column != "other"]
-        titled = [i for i in usable if _LETTERS3.search(segments[i].text)
-                  and "price_only" not in segments[i].features and not _places_only(segments[i])]
+        titled = [i for i in usable if _may_name(segments[i].text)]
         titled = [i for i in titled if segments[i].column == "title"] or titled  # the column headed so
         # A button word or a text every record repeats names no item.
-        named = [i for i in titled if not {"action", "rep=all", "L|action"} & set(segments[i].features)]
+        named = [i for i in titled if "action" not in (f := segments[i].features) and "rep=all" not in f
+                 and "L|action" not in f]
         titled = named or titled
         titled = [i for i in titled if segments[i].kind != "hover"] or titled  # hover texts are captions
         if record is not None:  # an item's name links to the item's own page, not to its shop's
@@ -358,6 +369,8 @@ class GenericPage(MarketPage):
                 return None
             title = segments[max(titled, key=title_p.__getitem__)].text
 
+        labelled = [i for i in usable if segments[i].label is not None]  # the pieces a label stands before
+
         def best(label: str, pool=usable):
             """The likeliest segment for ``label``; failing that, one the page labels so in words."""
             if not pool:
@@ -366,10 +379,11 @@ class GenericPage(MarketPage):
             i = max(pool, key=p.__getitem__)
             if p[i] >= THRESHOLD:
                 return i
-            return next((j for j in pool if segments[j].label == label and title_p[j] < 0.5), None)
+            return next((j for j in (labelled if pool is usable else pool)
+                         if segments[j].label == label and title_p[j] < 0.5), None)
 
         # An amount in the item's name ("card with $500 balance") is not what it costs.
-        priced = [i for i in usable if "price" in segments[i].features and segments[i].text != title]
+        priced = [i for i in usable if "price" in text_features(segments[i].text) and segments[i].text != title]
         prices = []
         price_p = by_label[col("price")]
         top = max(priced, key=price_p.__getitem__, default=None)
@@ -379,14 +393,14 @@ class GenericPage(MarketPage):
                     if money not in prices:
                         prices.append(money)
         if not prices:
-            text = " ".join(s.text for s in segments if s.text != title)
+            text = " ".join([s.text for s in segments if s.text != title])
             prices = parse_prices(text) or list(segment_prices(title))
         vendor_i = best("vendor")
         if vendor_i is None:
             vendor_i = self._user_link(segments, usable, title)
         vendor = vendor_name(segments[vendor_i].text) if vendor_i is not None else None
         if vendor is None and (self.profile or self.page_type == "vendor"):
-            vendor = self._profile_name()
+            vendor = self._page_user_name
         ships_from = ships_to = None
         from_i = best("ships_from")
         if from_i is not None:
@@ -410,7 +424,7 @@ class GenericPage(MarketPage):
                   for name in ("city", "district", "drop", "quantity")}
         city = fields["city"]
         if city is None:
-            text = " ".join(s.text for s in segments if s.text != title)
+            text = " ".join([s.text for s in segments if s.text != title])
             if _CYRILLIC.search(text):
                 city = places_in(text[:MAX_RECORD_TEXT])[1]
         return RawListing(
@@ -425,6 +439,11 @@ class GenericPage(MarketPage):
             dead_drop=fields["drop"],
             quantity_text=fields["quantity"],
         )
+
+    @cached_property
+    def _page_user_name(self) -> str | None:
+        """``_profile_name``, worked out once: every record without a vendor of a user's page asks for it."""
+        return self._profile_name()
 
     @staticmethod
     def _user_link(segments: list[Segment], usable: list[int], title: str) -> int | None:
