@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Fiat upper bound: anything above is a typo or a placeholder, not a price.
 MAX_AMOUNT = 1e9
@@ -336,13 +337,14 @@ _STARTS_A_NUMBER = re.compile(r"\.?\s?\d")
 _NUMBER_GLUE = frozenset("\u00a0\u202f\u2009 .,")
 
 
-def _number_at(text: str, digit: int) -> re.Match:
-    """The number of ``_NUMBER_RE.finditer(text)`` that holds the digit at ``digit``.
+def _number_at(text: str, digit: int, floor: int = 0) -> re.Match:
+    """The number of ``_NUMBER_RE.finditer(text)`` that holds the digit at ``digit``, given that one
+    of those numbers ends at ``floor`` (or it is 0) and ``digit`` is past it.
 
     A number never spans a character other than a digit or its glue, so the numbers of a run of
-    those are the same read from the run's start as from the text's."""
+    those are the same read from the run's start (or from the end of a number in it) as from the text's."""
     start = digit
-    while start and (text[start - 1].isdecimal() or text[start - 1] in _NUMBER_GLUE):
+    while start > floor and (text[start - 1].isdecimal() or text[start - 1] in _NUMBER_GLUE):
         start -= 1
     for number in _NUMBER_RE.finditer(text, start):
         if number.end() > digit:
@@ -377,7 +379,7 @@ def _scan(text: str):
             continue  # the last digit of the number just read
         previous = text[position - 1] if position else " "
         if previous.isdecimal() or previous in _NUMBER_GLUE:
-            number = _number_at(text, position)
+            number = _number_at(text, position, read_until)
             start, end = number.span()
             previous = text[start - 1] if start else " "
         else:
@@ -464,12 +466,16 @@ _OZ_G = 28.3495
 _LB_G = 453.592
 
 
+@lru_cache(maxsize=16384)
 def parse_quantity(text: str) -> Quantity | None:
     """The single amount a title offers (``3.5g``, ``1 oz``, ``100 x 2mg``, ``10 tabs``, ``0,5 г``).
 
     A dose strength (``2mg``) is not an amount on its own; a title naming two
-    different amounts (``1g - 5g``) is ambiguous and yields None.
+    different amounts (``1g - 5g``) is ambiguous and yields None. Remembered per text (a title is
+    read by the features, the drug reading and the normalisation).
     """
+    if not _DIGIT.search(text):
+        return None  # both expressions need a digit
     amounts: set[tuple[float, str]] = {
         (float(m.group("a") or m.group("b")), "unit") for m in _COUNT_RE.finditer(text)
     }

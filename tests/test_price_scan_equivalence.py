@@ -270,3 +270,37 @@ def test_regex_digits_and_spaces_are_the_string_methods():
         char = chr(code)
         assert bool(digit.match(char)) is char.isdecimal()
         assert bool(space.match(char)) is char.isspace()
+
+
+# ---- a page's rates: the expression tried only where a rate can start --------------------------------------------
+
+from extract import rates  # noqa: E402
+
+_RATE_PIECES = st.one_of(
+    _CURRENCIES, _NUMBERS, _GLUE, _GLUE, _WORDS,
+    st.sampled_from(["1", "1 ", "BTC", "btc", "Bitcoin", "BITCOIN", "monero", "Tether", "USDT", "usd", "ETH", "курс",
+                     "Курс ", "КУРС", "rate", "price", " exchange rate", "/", " / ", "  /", "=", "≈", ":", "$", "₽",
+                     "руб.", "тенге", "тг", "ı", "ſ", "İ", "ᲃ", "K", "abcd", "ab", "x"]).flatmap(
+        lambda word: st.just(word) | _any_case(word.lower())),
+    st.text(max_size=3),
+)
+
+
+@settings(max_examples=1500)
+@given(st.lists(_RATE_PIECES, max_size=30).map("".join))
+@example("1 BTC = 64,250.00 USD BTC/USD: 64250 Курс BTC: 5 900 000 ₽ Bitcoin = 64,250 USD 1 USD = 92,40 ₽")
+@example("xxBTC/USD 9439 abcBTC  /  USD 1 ab/CDE 5 курс  Monero rate: $150")
+@example("LİTECOIN: 50 USD ıııbtc/usd 5")
+def test_page_rates_are_read_where_the_whole_text_search_reads_them(text):
+    def spans(matches):
+        return [(match.span(), match.groupdict()) for match in matches]
+
+    assert spans(rates._rate_matches(text)) == spans(rates._RATE_RE.finditer(text))
+
+
+def test_the_rate_word_folds_are_all_the_letters_that_fold_without_lower_casing():
+    folds = set()
+    for letter in set("".join(rates._RATE_WORDS)):
+        pattern = re.compile(letter, re.IGNORECASE)
+        folds |= {chr(code) for code in range(0x110000) if chr(code).lower() != letter and pattern.fullmatch(chr(code))}
+    assert folds == set(rates._RATE_WORD_FOLDS)
