@@ -142,7 +142,19 @@ def currency_code(symbol: str) -> str | None:
 # Where a rate expression can start: its label word, or a few characters (at most "1 " and the
 # longest currency word, whitespace aside) before its "=", "≈" or "/".
 _RATE_LABEL_START = re.compile(r"курс|exchange|rate", re.IGNORECASE)
+# The one character that matches a letter of "курс", "exchange" or "rate" ignoring case without
+# lower-casing to it (tests check): U+1C83, a form of "с". Without it in a text, those words are
+# where the text's lower-case form holds them.
+_LABEL_WORD_FOLDS = "\u1c83"
 _LONGEST_SYMBOL = max(map(len, _SYMBOLS))
+
+
+def _occurrences(text: str, word: str):
+    """Every position where ``word`` stands in ``text``, overlapping ones too."""
+    at = text.find(word)
+    while at != -1:
+        yield at
+        at = text.find(word, at + 1)
 
 
 def _rate_starts(text: str) -> list[int]:
@@ -151,7 +163,17 @@ def _rate_starts(text: str) -> list[int]:
     Each branch of the expression starts with a label word, or with an optional "1" and a
     currency followed by whitespace and its sign; so a match starts at a label word or within
     ``_LONGEST_SYMBOL + 1`` non-space characters before a sign."""
-    starts = {m.start() for m in _RATE_LABEL_START.finditer(text)}
+    lower = text.lower()
+    if len(lower) == len(text) and _LABEL_WORD_FOLDS not in text:
+        # The label words are where their lower-case forms are (a quicker search than the pattern's),
+        # taken as the pattern's search takes them: leftmost first, none overlapping the one before.
+        starts, end = set(), 0
+        for at, size in sorted((at, len(word)) for word in ("курс", "exchange", "rate") for at in _occurrences(lower, word)):
+            if at >= end:
+                starts.add(at)
+                end = at + size
+    else:
+        starts = {m.start() for m in _RATE_LABEL_START.finditer(text)}
     for sign in _RATE_OPERATOR.finditer(text):
         position, solid = sign.start(), 0
         while position > 0 and solid <= _LONGEST_SYMBOL + 1:
@@ -245,16 +267,13 @@ def _spaced(text: str, position: int, step: int) -> int:
     return position + step if 0 <= probe < len(text) and text[probe].isspace() else position
 
 
-# The one character that matches a letter of "курс" or "rate" ignoring case without lower-casing
-# to it (tests check): U+1C83, a form of "с".
-_RATE_LABEL_FOLDS = "\u1c83"
 
 
 def _has_rate_label(text: str) -> bool:
     """``_RATE_LABEL.search(text) is not None``; most texts hold neither word in any case, and
     finding that in their lower-case form is quicker than the search."""
     lower = text.lower()
-    if "rate" not in lower and "курс" not in lower and _RATE_LABEL_FOLDS not in text:
+    if "rate" not in lower and "курс" not in lower and _LABEL_WORD_FOLDS not in text:
         return False
     return _RATE_LABEL.search(text) is not None
 

@@ -97,6 +97,18 @@ def _old_may_hold_a_rate(text):
     return _OLD_RATE_LABEL.search(text) is not None
 
 
+def _old_rate_starts(text):
+    starts = {m.start() for m in measures._RATE_LABEL_START.finditer(text)}
+    for sign in _OLD_RATE_OPERATOR.finditer(text):
+        position, solid = sign.start(), 0
+        while position > 0 and solid <= measures._LONGEST_SYMBOL + 1:
+            position -= 1
+            if not text[position].isspace():
+                solid += 1
+            starts.add(position)
+    return sorted(starts)
+
+
 def _old_scan_prices(text):
     if not re.search(r"\d", text):
         return
@@ -226,6 +238,16 @@ def test_numbers_read_as_before(text):
     assert new == old or (new is not None and old is not None and math.isnan(new) and math.isnan(old))
 
 
+@settings(max_examples=500)
+@given(_TEXTS)
+@example("Exchange rate: 5 USD курс: 7 ₽ EXCHANGExchange  rate = 9 $ RATE:1 курᲃ: 8 ₽ İrate: 3 $")
+@example("exchangexchange rate = 5 $ ratexchange: 1 BTC = 9 $")
+def test_rate_starts_are_where_they_were(text):
+    """``_rate_starts`` finds the label words in the lower-case text as the pattern's search found them
+    (not overlapping: in "EXCHANGExchange" only the first)."""
+    assert measures._rate_starts(text) == _old_rate_starts(text)
+
+
 @given(_TEXTS, st.integers(min_value=0, max_value=60))
 def test_currency_lookups_at_any_position_as_before(text, position):
     assert measures._currency_from(text, position) == _old_currency_from(text, position)
@@ -255,12 +277,13 @@ def test_the_token_tables_hold_every_case_of_every_currency():
 
 
 def test_the_rate_label_folds_are_all_the_letters_that_fold_without_lower_casing():
-    """``_has_rate_label`` looks for "курс"/"rate" in the lower-case text, and for these letters besides."""
+    """``_has_rate_label`` and ``_rate_starts`` look for "курс", "exchange" and "rate" in the lower-case
+    text, and for these letters besides."""
     folds = set()
-    for letter in "курсrate":
+    for letter in set("курсexchangerate"):
         pattern = re.compile(letter, re.IGNORECASE)
         folds |= {chr(code) for code in range(0x110000) if chr(code).lower() != letter and pattern.fullmatch(chr(code))}
-    assert folds == set(measures._RATE_LABEL_FOLDS)
+    assert folds == set(measures._LABEL_WORD_FOLDS)
 
 
 def test_regex_digits_and_spaces_are_the_string_methods():
