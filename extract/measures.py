@@ -476,8 +476,12 @@ _UNITS = {
 # Looked up case-folded: "µ" (micro sign) folds to "μ" (Greek mu), "G" to "g".
 _UNITS = {unit.casefold(): kind for unit, kind in _UNITS.items()}
 _UNIT_ALT = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
+# As ``(?<![\w.,])(?P<num>\d+(?:[.,]\d+)?)\s?(?P<unit>{_UNIT_ALT})(?![\w])``, written to be quick to search:
+# it starts with its digit (a search skips to the next digit at once), and the units are tried only
+# where one of their first letters stands (tests hold it to that form).
+_UNIT_FIRST = "".join(sorted({re.escape(unit[0]) for unit in _UNITS}))
 _QTY_RE = re.compile(
-    rf"(?<![\w.,])(?P<num>\d+(?:[.,]\d+)?)\s?(?P<unit>{_UNIT_ALT})(?![\w])", re.IGNORECASE
+    rf"(?P<num>\d(?<![\w.,]\d)\d*(?:[.,]\d+)?)\s?(?=[{_UNIT_FIRST}])(?P<unit>{_UNIT_ALT})(?![\w])", re.IGNORECASE
 )
 # "100 x 2mg", "10x", "x10" : a count of pieces
 _COUNT_RE = re.compile(r"(?<![\w.,])(?:(?P<a>\d+)\s?[xх×]\s?(?=\d|[a-zа-я])|[xх×]\s?(?P<b>\d+)(?![\w.,]))", re.IGNORECASE)

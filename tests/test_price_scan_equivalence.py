@@ -327,3 +327,23 @@ def test_the_rate_word_folds_are_all_the_letters_that_fold_without_lower_casing(
         pattern = re.compile(letter, re.IGNORECASE)
         folds |= {chr(code) for code in range(0x110000) if chr(code).lower() != letter and pattern.fullmatch(chr(code))}
     assert folds == set(rates._RATE_WORD_FOLDS)
+
+
+# ---- quantities: the amount-and-unit expression in its quick-to-search form --------------------------------------
+
+_OLD_QTY_RE = re.compile(rf"(?<![\w.,])(?P<num>\d+(?:[.,]\d+)?)\s?(?P<unit>{measures._UNIT_ALT})(?![\w])", re.IGNORECASE)
+_QTY_PIECES = st.one_of(
+    _NUMBERS, _GLUE, _GLUE, st.sampled_from(sorted(measures._UNITS)).flatmap(_any_case),
+    st.sampled_from(["µg", "μG", "Kg", "\u212ag", "ſ", "x", "×", "х", "1", "12", "0.5", "3,5", "a1", "_2", ".5", ",5"]),
+    st.text(max_size=3),
+)
+
+
+@settings(max_examples=1000)
+@given(st.lists(_QTY_PIECES, max_size=20).map("".join))
+@example("Cocaine 3.5g 1 oz 100 x 2mg 10 tabs 0,5 г a1g _2g .5g 12\u212ag 5 µg 5μg 2 Kilos")
+def test_amounts_and_units_are_read_where_the_old_expression_read_them(text):
+    def found(pattern):
+        return [(match.span(), match.groupdict()) for match in pattern.finditer(text)]
+
+    assert found(measures._QTY_RE) == found(_OLD_QTY_RE)
