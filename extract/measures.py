@@ -342,12 +342,42 @@ def _char_class(chars: frozenset[str]) -> str:
     return "[" + "".join(re.escape(char) for char in sorted(chars)) + "]"
 
 
+def _key_cases() -> dict[str, str]:
+    """Each character of a currency key, and every character of the BMP that lower-cases to it."""
+    cases: dict[str, list[str]] = {char: [] for key in _SYMBOLS for char in key}
+    for char in map(chr, range(0x10000)):
+        if char.lower() in cases:
+            cases[char.lower()].append(char)
+    return {char: "".join(variants) for char, variants in cases.items()}
+
+
+def _ends_pattern(keys: set[str], first: bool) -> str:
+    """What a currency of ``keys`` begins with (``first``) or ends with, in any case: its first (last)
+    two characters, or its one character."""
+    cases = _key_cases()
+    singles = {key for key in keys if len(key) == 1}
+    pairs: dict[str, set[str]] = {}
+    for key in keys - singles:
+        edge, inner = (key[0], key[1]) if first else (key[-1], key[-2])
+        pairs.setdefault(edge, set()).add(inner)
+    def case_class(chars):
+        return _char_class(frozenset("".join(cases[char] for char in chars)))
+    alternatives = [case_class(edge) + case_class(inner) if first else case_class(inner) + case_class(edge)
+                    for edge, inner in sorted(pairs.items())]
+    return case_class(singles), "(?:" + "|".join(alternatives) + ")"
+
+
+_HEAD_SINGLE, _HEAD_PAIR = _ends_pattern(set(_SYMBOLS), first=True)
+_TAIL_SINGLE, _TAIL_PAIR = _ends_pattern({key.rstrip(".") for key in _SYMBOLS}, first=False)
 # A digit that may be the last of a number with a currency after it (one space at most), or the
-# first of a number with a currency before it (one space and one dot at most: ``_before``).
+# first of a number with a currency before it (one space and one dot at most: ``_before``): a
+# currency's first two characters (or its one) right after, or its last two (or one) right before.
 # Every number a price is read from holds such a digit; the scan reads only those numbers.
+# (A one-character test first: most digits fail it.)
 _PRICE_DIGIT = re.compile(
-    rf"\d(?:(?=\s?{_char_class(_TOKEN_FIRST)})"
-    + "".join(rf"|(?<={_char_class(_TOKEN_LAST)}{gap}\d)" for gap in ("", r"\.", r"\s", r"\.\s"))
+    rf"\d(?:(?=\s?{_char_class(_TOKEN_FIRST)})(?=\s?(?:{_HEAD_SINGLE}|{_HEAD_PAIR}))"
+    + "".join(rf"|(?<={_char_class(_TOKEN_LAST)}{gap}\d)(?:(?<={_TAIL_SINGLE}{gap}\d)|(?<={_TAIL_PAIR}{gap}\d))"
+              for gap in ("", r"\.", r"\s", r"\.\s"))
     + ")"
 )
 # What stands between a currency and the number it is before (``_before``), and the number's first digit.

@@ -261,8 +261,8 @@ def _case_variants_beyond_the_bmp(pieces: set[str]) -> list[str]:
 
 
 def test_no_character_beyond_the_bmp_lower_cases_into_a_currency():
-    """The first and last characters of a currency are looked for among the BMP's (``_key_chars``)."""
-    pieces = {key[:size] for key in _SYMBOLS for size in range(1, len(key) + 1)}
+    """A currency's characters are looked for among the BMP's (``_key_chars``, ``_key_cases``)."""
+    pieces = {key[:size] for key in _SYMBOLS for size in range(1, len(key) + 1)} | set("".join(_SYMBOLS))
     pieces |= {key.rstrip(".")[-size:] for key in _SYMBOLS for size in range(1, len(key) + 1)}
     assert _case_variants_beyond_the_bmp(pieces) == []
 
