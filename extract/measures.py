@@ -413,16 +413,22 @@ def scan_prices(text: str):
 
 def _scan(text: str):
     """``scan_prices``' prices as (amount, currency, start, end), the amount not yet rounded."""
-    if not _DIGIT.search(text):
+    # Masking a rate only blanks a run of three characters or more, so it makes no digit a price's
+    # that was not one before: a text without such a digit has no price, masked or not.
+    first = _PRICE_DIGIT.search(text)
+    if first is None:
         return
     if _may_hold_a_rate(text):
         text = _mask_rates(text)[0]
+        first = _PRICE_DIGIT.search(text)
+        if first is None:
+            return
     size = len(text)
     used: set[int] = set()
     read_until = 0
     # The number after the last one read, with its currencies after and before it when already read.
     ahead: tuple[re.Match, object, object] | None = None
-    for digit in _PRICE_DIGIT.finditer(text):
+    for digit in _PRICE_DIGIT.finditer(text, first.start()):
         position = digit.start()
         if position < read_until:
             continue  # the last digit of the number just read

@@ -224,6 +224,17 @@ def test_the_scan_reads_what_the_straightforward_one_read(text):
     assert measures._may_hold_a_rate(text) is _old_may_hold_a_rate(text)
 
 
+@settings(max_examples=1000)
+@given(_TEXTS)
+@example("5 BTC=1 $ 7")
+def test_masking_a_rate_makes_no_digit_a_prices(text):
+    """The scan skips the rate masking of a text with no price digit (``_PRICE_DIGIT``)."""
+    def digits(some):
+        return {match.start() for match in measures._PRICE_DIGIT.finditer(some)}
+
+    assert digits(measures._mask_rates(text)[0]) <= digits(text)
+
+
 @settings(max_examples=500)
 @given(st.text(max_size=300))
 def test_the_scan_reads_what_the_straightforward_one_read_on_any_text(text):
