@@ -275,13 +275,16 @@ def _has_rate_label(text: str) -> bool:
     lower = text.lower()
     if "rate" not in lower and "курс" not in lower and _LABEL_WORD_FOLDS not in text:
         return False
-    return _RATE_LABEL.search(text) is not None
+    if len(lower) != len(text) or _LABEL_WORD_FOLDS in text:
+        return _RATE_LABEL.search(text) is not None
+    # The words stand where their lower-case forms do: only their edges are left to test.
+    return any(_RATE_LABEL.match(text, at) for word in ("rate", "курс") for at in _occurrences(lower, word))
 
 
 def _may_hold_a_rate(text: str) -> bool:
     """A cheap test before the rate expression: a currency beside "=" or "≈", a pair of
     currencies either side of "/" (BTC/USD; "4.00 USD / 0.0004 BTC" is two prices), or a rate label."""
-    for operator in _RATE_OPERATOR.finditer(text):
+    for operator in _RATE_OPERATOR_BESIDE.finditer(text):
         at = operator.start()
         left = _currency_until(text, _spaced(text, at, -1))
         if operator.group() == "/" and not left:
@@ -374,12 +377,24 @@ _TAIL_SINGLE, _TAIL_PAIR = _ends_pattern({key.rstrip(".") for key in _SYMBOLS}, 
 # currency's first two characters (or its one) right after, or its last two (or one) right before.
 # Every number a price is read from holds such a digit; the scan reads only those numbers.
 # (A one-character test first: most digits fail it.)
-_PRICE_DIGIT = re.compile(
-    rf"\d(?:(?=\s?{_char_class(_TOKEN_FIRST)})(?=\s?(?:{_HEAD_SINGLE}|{_HEAD_PAIR}))"
-    + "".join(rf"|(?<={_char_class(_TOKEN_LAST)}{gap}\d)(?:(?<={_TAIL_SINGLE}{gap}\d)|(?<={_TAIL_PAIR}{gap}\d))"
-              for gap in ("", r"\.", r"\s", r"\.\s"))
-    + ")"
-)
+
+
+def _beside_a_currency(center: str) -> str:
+    """A character of the class ``center`` with a currency's first two characters (or its one)
+    right after it, one space between at most, or its last two (or one) right before it, with a
+    dot and a space between at most: where ``_currency_from`` (``_currency_until``) may find one."""
+    return (
+        rf"{center}(?:(?=\s?{_char_class(_TOKEN_FIRST)})(?=\s?(?:{_HEAD_SINGLE}|{_HEAD_PAIR}))"
+        + "".join(rf"|(?<={_char_class(_TOKEN_LAST)}{gap}{center})"
+                  rf"(?:(?<={_TAIL_SINGLE}{gap}{center})|(?<={_TAIL_PAIR}{gap}{center}))"
+                  for gap in ("", r"\.", r"\s", r"\.\s"))
+        + ")"
+    )
+
+
+_PRICE_DIGIT = re.compile(_beside_a_currency(r"\d"))
+# An operator a currency may stand beside (the only ones ``_may_hold_a_rate`` needs to look at).
+_RATE_OPERATOR_BESIDE = re.compile(_beside_a_currency(_RATE_OPERATOR.pattern))
 # What stands between a currency and the number it is before (``_before``), and the number's first digit.
 _STARTS_A_NUMBER = re.compile(r"\.?\s?\d")
 # The characters a number of ``_NUMBER`` holds besides its digits.

@@ -217,6 +217,7 @@ def _old(text):
 @example("$5 $6 7$ 8 $ 9")
 @example("руб.5 руб. 5 руб..5 руб .5")
 @example("5 Kzt 6 ᲃом 7 uſd")
+@example("separate rated crate: 5 $ / RATE: 5 $ / İ rate: 5 $ / bКУРС 5 ₽ / курсы 5 ₽ / Курс 5 ₽")
 @example("1 200 345 ₽ 12\u00a0000 тенге 1,234.56 $")
 def test_the_scan_reads_what_the_straightforward_one_read(text):
     assert _new(text) == _old(text)
