@@ -304,7 +304,7 @@ def find_prices(text: str) -> list[PriceMatch]:
     (``1500 ₽ 15 $`` is two prices; ``USD 245 / ฿0.0038`` too). Exchange rates are skipped,
     and so are fragments and garbage (``0.0.0…5``): no price rather than a wrong one.
     """
-    return list(scan_prices(text))
+    return [PriceMatch(round(amount, 8), code, start, end) for amount, code, start, end in _scan(text)]
 
 
 def has_price(text: str) -> bool:
@@ -493,7 +493,7 @@ def _scan(text: str):
 
 def parse_prices(text: str) -> list[Money]:
     """Every price in ``text``, in order: ``$120``, ``0.0021 BTC``, ``12 000 тенге``, ``€30``."""
-    return [match.money for match in find_prices(text)]
+    return [Money(round(amount, 8), code) for amount, code, _, _ in _scan(text)]  # find_prices' moneys
 
 
 @dataclass(frozen=True)

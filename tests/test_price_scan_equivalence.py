@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from extract import measures
-from extract.measures import _CURRENCY_CANDIDATE, _LABEL_AFTER, _NUMBER_RE, _PAIR_AFTER, _SYMBOLS
+from extract.measures import Money, _CURRENCY_CANDIDATE, _LABEL_AFTER, _NUMBER_RE, _PAIR_AFTER, _SYMBOLS
 
 # ---- the scan as it was: every number read, every neighbour looked up -------------------------------------------
 
@@ -221,6 +221,7 @@ def _old(text):
 @example("1 200 345 ₽ 12\u00a0000 тенге 1,234.56 $")
 def test_the_scan_reads_what_the_straightforward_one_read(text):
     assert _new(text) == _old(text)
+    assert measures.parse_prices(text) == [Money(amount, code) for amount, code, _, _ in _old(text)]
     assert measures.has_price(text) is bool(_old(text))
     assert measures._may_hold_a_rate(text) is _old_may_hold_a_rate(text)
 
