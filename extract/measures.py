@@ -168,7 +168,8 @@ def _rate_starts(text: str) -> list[int]:
         # The label words are where their lower-case forms are (a quicker search than the pattern's),
         # taken as the pattern's search takes them: leftmost first, none overlapping the one before.
         starts, end = set(), 0
-        for at, size in sorted((at, len(word)) for word in ("курс", "exchange", "rate") for at in _occurrences(lower, word)):
+        words = ("курс", "exchange", "rate")
+        for at, size in sorted((at, len(word)) for word in words for at in _occurrences(lower, word)):
             if at >= end:
                 starts.add(at)
                 end = at + size
@@ -216,14 +217,27 @@ def is_rate_expression(text: str) -> bool:
     return count > 0 and not find_prices(masked)
 
 
+_KEY_HEADS = {key[:size] for key in _SYMBOLS for size in range(1, len(key) + 1)}
+_KEY_TAILS = {key.rstrip(".")[-size:] for key in _SYMBOLS for size in range(1, len(key.rstrip(".")) + 1)}
+
+
+@lru_cache(maxsize=1)
+def _lower_cased_into() -> dict[str, str]:
+    """For each beginning and end of a currency key, and each of its characters: every character of
+    the Basic Multilingual Plane whose ``lower()`` it is. Tokens are looked up lower-cased, so these
+    are all the characters a token can start with, end with or hold; no character beyond the BMP
+    lower-cases into a key's letters (tests check)."""
+    wanted: dict[str, list[str]] = {piece: [] for piece in _KEY_HEADS | _KEY_TAILS | set("".join(_SYMBOLS))}
+    for char in map(chr, range(0x10000)):
+        lower = char.lower()
+        if lower in wanted:
+            wanted[lower].append(char)
+    return {piece: "".join(chars) for piece, chars in wanted.items()}
+
+
 def _key_chars(ends_with: bool) -> frozenset[str]:
-    """The characters a currency of ``_SYMBOLS`` can start with (or end with, a trailing dot aside),
-    in any case: every character of the Basic Multilingual Plane whose ``lower()`` begins (ends)
-    some key. A token is looked up lower-cased, so a character outside this set cannot start (end)
-    one; no character beyond the BMP lower-cases into a key's letters (tests check)."""
-    keys = [key.rstrip(".") if ends_with else key for key in _SYMBOLS]
-    pieces = {key[-size:] if ends_with else key[:size] for key in keys for size in range(1, len(key) + 1)}
-    return frozenset(char for char in map(chr, range(0x10000)) if char.lower() in pieces)
+    """The characters a currency of ``_SYMBOLS`` can start with (or end with, a trailing dot aside), in any case."""
+    return frozenset("".join(_lower_cased_into()[piece] for piece in (_KEY_TAILS if ends_with else _KEY_HEADS)))
 
 
 _TOKEN_FIRST = _key_chars(ends_with=False)
@@ -265,8 +279,6 @@ def _spaced(text: str, position: int, step: int) -> int:
     """``position`` moved over one space, forwards (step 1) or backwards (step -1), if there is one."""
     probe = position if step > 0 else position - 1
     return position + step if 0 <= probe < len(text) and text[probe].isspace() else position
-
-
 
 
 def _has_rate_label(text: str) -> bool:
@@ -347,16 +359,12 @@ def _char_class(chars: frozenset[str]) -> str:
 
 def _key_cases() -> dict[str, str]:
     """Each character of a currency key, and every character of the BMP that lower-cases to it."""
-    cases: dict[str, list[str]] = {char: [] for key in _SYMBOLS for char in key}
-    for char in map(chr, range(0x10000)):
-        if char.lower() in cases:
-            cases[char.lower()].append(char)
-    return {char: "".join(variants) for char, variants in cases.items()}
+    return {char: _lower_cased_into()[char] for key in _SYMBOLS for char in key}
 
 
-def _ends_pattern(keys: set[str], first: bool) -> str:
-    """What a currency of ``keys`` begins with (``first``) or ends with, in any case: its first (last)
-    two characters, or its one character."""
+def _ends_pattern(keys: set[str], first: bool) -> tuple[str, str]:
+    """What a currency of ``keys`` begins with (``first``) or ends with, in any case, as two patterns:
+    the keys of one character, and the first (last) two characters of the others."""
     cases = _key_cases()
     singles = {key for key in keys if len(key) == 1}
     pairs: dict[str, set[str]] = {}
@@ -372,17 +380,13 @@ def _ends_pattern(keys: set[str], first: bool) -> str:
 
 _HEAD_SINGLE, _HEAD_PAIR = _ends_pattern(set(_SYMBOLS), first=True)
 _TAIL_SINGLE, _TAIL_PAIR = _ends_pattern({key.rstrip(".") for key in _SYMBOLS}, first=False)
-# A digit that may be the last of a number with a currency after it (one space at most), or the
-# first of a number with a currency before it (one space and one dot at most: ``_before``): a
-# currency's first two characters (or its one) right after, or its last two (or one) right before.
-# Every number a price is read from holds such a digit; the scan reads only those numbers.
-# (A one-character test first: most digits fail it.)
 
 
 def _beside_a_currency(center: str) -> str:
     """A character of the class ``center`` with a currency's first two characters (or its one)
     right after it, one space between at most, or its last two (or one) right before it, with a
-    dot and a space between at most: where ``_currency_from`` (``_currency_until``) may find one."""
+    dot and a space between at most: where ``_currency_from`` (``_currency_until``) may find one.
+    A one-character test comes first on either side: most characters fail it."""
     return (
         rf"{center}(?:(?=\s?{_char_class(_TOKEN_FIRST)})(?=\s?(?:{_HEAD_SINGLE}|{_HEAD_PAIR}))"
         + "".join(rf"|(?<={_char_class(_TOKEN_LAST)}{gap}{center})"
@@ -392,6 +396,9 @@ def _beside_a_currency(center: str) -> str:
     )
 
 
+# A digit that may be the last of a number with a currency after it (one space at most), or the
+# first of a number with a currency before it (``_before``). Every number a price is read from
+# holds such a digit; the scan reads only those numbers.
 _PRICE_DIGIT = re.compile(_beside_a_currency(r"\d"))
 # An operator a currency may stand beside (the only ones ``_may_hold_a_rate`` needs to look at).
 _RATE_OPERATOR_BESIDE = re.compile(_beside_a_currency(_RATE_OPERATOR.pattern))
@@ -419,9 +426,9 @@ def _number_at(text: str, digit: int, floor: int = 0) -> re.Match:
 def scan_prices(text: str):
     """The prices of ``find_prices``, one at a time: each number's neighbours are read when its turn comes.
 
-    Only the numbers with a currency sign, code or word's first (last) character right after
-    (before) them are read (``_PRICE_DIGIT``): any other has no currency either side and is no
-    price; the numbers are read in text order, so the outcome is that of reading every number."""
+    Only the numbers with the start (end) of a currency sign, code or word right after (before)
+    them are read (``_PRICE_DIGIT``): any other has no currency either side and is no price; the
+    numbers are read in text order, so the outcome is that of reading every number."""
     for amount, code, start, end in _scan(text):
         yield PriceMatch(round(amount, 8), code, start, end)
 
