@@ -6,8 +6,8 @@ Reads the pages once (default ../shared/corpus/pages, generic extractor with --g
 every item the page objects hand to ``normalise()``, with the page's rates as read; then times
 ``normalise()`` over those items, and the spaCy step on its own (``drug_with_class`` and
 ``places_in`` over the same texts, through the fast path and through the full pipeline). Every
-round starts cold: the drug and place answers of the round before are forgotten, so each
-distinct text is read once per round, as in one pass over the pages.
+round starts cold: the drug, place, amount and country answers of the round before are forgotten,
+so each distinct text is read once per round, as in one pass over the pages.
 """
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ sys.path.insert(0, str(ROOT))
 import extract.page  # noqa: E402
 from extract import nlp  # noqa: E402
 from extract.document import clean_text  # noqa: E402
+from extract.measures import parse_quantity  # noqa: E402
+from extract.places import country_code  # noqa: E402
 from extract.page import extract_page  # noqa: E402
 
 
@@ -31,6 +33,8 @@ def _cold() -> None:
     nlp.detect_drug.cache_clear()
     nlp._resolve.cache_clear()
     nlp.places_in.cache_clear()
+    parse_quantity.cache_clear()
+    country_code.cache_clear()
 
 
 def collect(pages: list[bytes], generic: bool) -> list[tuple]:

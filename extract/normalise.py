@@ -26,6 +26,8 @@ _PLACEHOLDER_WORDS = re.compile(
     r"reserved for|private listing|custom listing|не покупать|не заказывать",
     re.IGNORECASE,
 )
+# 9999, 99999.99: a price that parks a listing.
+_NINES = re.compile(r"9{4,}(?:\.9+)?")
 # No real offer costs this much per listing; markets use such prices to park a listing.
 _PLACEHOLDER_USD = 50_000
 
@@ -35,7 +37,7 @@ def is_placeholder(title: str, price_usd: float | None, price: float | None) -> 
         return True
     if price_usd is not None and price_usd >= _PLACEHOLDER_USD:
         return True
-    return price is not None and re.fullmatch(r"9{4,}(?:\.9+)?", f"{price:g}") is not None
+    return price is not None and _NINES.fullmatch(f"{price:g}") is not None
 
 
 def _unique(prices: list[Money]) -> list[Money]:

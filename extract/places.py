@@ -39,13 +39,19 @@ def _russian_names() -> dict[str, str]:
     return names
 
 
+_BRACKETS = re.compile(r"\(.*?\)")
+_SPACES = re.compile(r"\s+")
+
+
 @lru_cache(maxsize=4096)
 def country_code(text: str | None) -> str | None:
     """``Netherlands`` -> ``NL``, ``World Wide`` -> ``WW``, ``Европа`` -> ``EU``; None when unknown."""
     if not text:
         return None
     # "Antarctica(c)", "Germany (DE)": the name is what stands before the brackets.
-    name = re.sub(r"\s+", " ", re.sub(r"\(.*?\)", " ", text)).strip(" .,:;-").casefold()
+    if "(" in text:
+        text = _BRACKETS.sub(" ", text)
+    name = _SPACES.sub(" ", text).strip(" .,:;-").casefold()
     if not name:
         return None
     if name in _REGIONS:

@@ -22,18 +22,56 @@ from extract.measures import currency_code, parse_number, valid_amount
 from stores import open_sqlite
 
 _SYMBOL = r"[A-Za-z]{3,4}|[$€£₽₸฿]|руб\.?|тенге|тг\.?"
+_NAMED_CRYPTO = ("BTC", "XMR", "LTC", "ETH", "USDT", "Bitcoin", "Monero", "Litecoin", "Ethereum", "Tether")
 # "1 BTC = 64,250.00 USD", "1 USD = 92,40 ₽", "BTC/USD: 64250", "1 BTC = $64,250"
 _RATE_RE = re.compile(
     rf"(?:1\s*(?P<base>{_SYMBOL})\s*[=≈:]\s*(?P<pre>[$€£₽₸])?\s*(?P<value>\d[\d\s\u00a0.,]*\d|\d)\s*(?P<quote>{_SYMBOL})?)"
     rf"|(?:(?P<base2>[A-Z]{{3,4}})\s*/\s*(?P<quote2>[A-Z]{{3}})\s*[:=]?\s*(?P<value2>\d[\d\s\u00a0.,]*\d))"
     # "BTC rate: $64,250", "BTC price: 64250 USD", "Bitcoin = 64,250 USD", "Курс BTC: 5 900 000 ₽": a crypto
     # named with a rate word, then a value with its currency (before or after it)
-    rf"|(?:(?<![\d.,])(?<![\d.,]\s)(?:курс\s+)?(?P<base3>BTC|XMR|LTC|ETH|USDT|Bitcoin|Monero|Litecoin|Ethereum|Tether)"
+    rf"|(?:(?<![\d.,])(?<![\d.,]\s)(?:курс\s+)?(?P<base3>{'|'.join(_NAMED_CRYPTO)})"
     rf"(?:\s+(?:rate|price|курс|exchange rate))?\s*[=≈:]\s*(?P<pre3>[$€£₽₸])?\s*(?P<value3>\d[\d\s\u00a0.,]*\d|\d)"
     rf"\s*(?P<quote3>{_SYMBOL})?)",
     re.IGNORECASE,
 )
 _CRYPTO_NAMES = {"bitcoin": "BTC", "monero": "XMR", "litecoin": "LTC", "ethereum": "ETH", "tether": "USDT"}
+# Where a rate can start: a "1" before a currency (first branch), a crypto name or "курс" (third);
+# the second starts three or four letters before the whitespace before a "/".
+_RATE_ONE = re.compile(r"1(?=\s*(?:[^\W\d_]|[$€£₽₸฿]))")
+_RATE_WORDS = ("курс", *(name.lower() for name in _NAMED_CRYPTO))
+# The letters that match one of those words' ignoring case but lower-case to another letter (tests
+# check): with one of them in the text, or a letter that lower-cases to two, the text is searched as it is.
+_RATE_WORD_FOLDS = "\u0130\u0131\u017f\u1c83"
+
+
+def _rate_matches(text: str):
+    """``_RATE_RE.finditer(text)``, trying the expression only where a rate can start (a page's
+    text is long, and the expression is slow to try at every character)."""
+    lower = text.lower()
+    if len(lower) != len(text) or any(fold in text for fold in _RATE_WORD_FOLDS):
+        yield from _RATE_RE.finditer(text)
+        return
+    starts = {one.start() for one in _RATE_ONE.finditer(text)}
+    for word in _RATE_WORDS:
+        at = lower.find(word)
+        while at != -1:
+            starts.add(at)
+            at = lower.find(word, at + 1)
+    at = text.find("/")
+    while at != -1:
+        letters_end = at
+        while letters_end and text[letters_end - 1].isspace():
+            letters_end -= 1
+        starts.update(start for start in (letters_end - 4, letters_end - 3) if start >= 0)
+        at = text.find("/", at + 1)
+    end = 0
+    for start in sorted(starts):
+        if start < end:
+            continue
+        match = _RATE_RE.match(text, start)
+        if match is not None:
+            yield match
+            end = match.end()
 
 
 @dataclass(frozen=True)
@@ -45,7 +83,7 @@ class Conversion:
 def page_rates(text: str) -> dict[str, float]:
     """USD per unit of each currency that the page states a rate for (directly or via a cross rate)."""
     pairs: list[tuple[str, str, float]] = []
-    for match in _RATE_RE.finditer(text):
+    for match in _rate_matches(text):
         if match.group("base"):
             base = currency_code(match.group("base"))
             quote_symbol = match.group("quote") or match.group("pre")
