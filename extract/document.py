@@ -75,7 +75,11 @@ def clean_text(text: str | None) -> str:
 def visible_text(node) -> str:
     """The node's text as a reader sees it: pieces from separate elements stay separate words.
 
-    (Scripts, styles and comments are stripped from the tree at parse time.)"""
+    (Scripts, styles and comments are stripped from the tree at parse time.) An element without
+    children is read from its own text, which is all ``itertext`` would give."""
+    if not len(node) and isinstance(node.tag, str):
+        text = node.text
+        return " ".join(text.split()) if text else ""
     return clean_text(" ".join(node.itertext()))
 
 

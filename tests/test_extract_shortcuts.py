@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from difflib import SequenceMatcher
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -42,3 +43,26 @@ def test_prepare_reads_its_warm_up_page_in_both_languages_and_freezes_what_it_lo
     assert got == {("Widget powder 1g", "EUR", None), ("Порошок 1 г", "RUB", "Москва")}
     prepare()
     assert gc.get_freeze_count() > 0
+
+
+def test_visible_text_of_every_node_is_the_folded_itertext():
+    """A childless element is read from its own text; every node still reads as the fold of
+    its ``itertext`` (comments and processing instructions included, which keep the slow path)."""
+    import lxml.html
+    from lxml import etree
+
+    from extract.document import clean_text, visible_text
+
+    tree = lxml.html.fromstring(
+        "<div> a <b>\n</b><i></i><span>x&amp;y  z</span><br/>tail <p>one<!-- c --> two</p>"
+        "<?pi data?><em> \t </em><u>Ж ж</u></div>")
+    tree.append(etree.Comment(" note "))
+    tree.append(etree.ProcessingInstruction("target", "value"))
+    nodes = list(tree.iter())
+    assert len(nodes) > 10
+    for node in nodes:
+        if isinstance(node.tag, str):
+            assert visible_text(node) == clean_text(" ".join(node.itertext()))
+        else:  # lxml refuses to read a comment's or instruction's text this way: so does visible_text
+            with pytest.raises(ValueError):
+                visible_text(node)
