@@ -86,7 +86,10 @@ def prepare() -> None:
     global _PREPARED
     if _PREPARED:
         return
-    extract_page(_WARM_UP_PAGE, "warm-up", generic=True, captured_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    try:
+        extract_page(_WARM_UP_PAGE, "warm-up", generic=True, captured_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    except Exception:  # noqa: BLE001 - a broken resource is reported by the pages that need it, one by one
+        pass
     gc.collect()
     gc.freeze()
     _PREPARED = True

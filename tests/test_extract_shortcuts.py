@@ -66,3 +66,17 @@ def test_visible_text_of_every_node_is_the_folded_itertext():
         else:  # lxml refuses to read a comment's or instruction's text this way: so does visible_text
             with pytest.raises(ValueError):
                 visible_text(node)
+
+
+def test_prepare_never_stops_a_run_when_extraction_is_broken(monkeypatch):
+    """A broken resource (a damaged model file, say) must be reported page by page as before,
+    not end ``onionwatch extract`` with a traceback before its first page."""
+    import extract.page as page
+
+    def broken(*args, **kwargs):
+        raise ValueError("field model version 'x', expected 2")
+
+    monkeypatch.setattr(page, "_PREPARED", False)
+    monkeypatch.setattr(page, "extract_page", broken)
+    page.prepare()
+    assert page._PREPARED
