@@ -17,8 +17,43 @@ from lxml import etree
 
 from extract.document import parse
 from extract.generic import records
-from extract.generic.records import _Search, _priced, _runs, _SKIP, _stable, candidate_groups, content_elements
+from extract.generic.cues import CHROME_TAGS
+from extract.generic.records import (
+    _NEVER_CHROME, MAX_RECORD_TEXT, Record, _chrome_marks, _priced_text, _Search, _runs, _SKIP, _stable,
+    candidate_groups, content_elements,
+)
 from extract.generic.records import node_text, record_text
+
+
+# -- the plain computations the memo and the one-walk content search stand in for ------------
+
+def is_chrome(node) -> bool:
+    if node.tag in _NEVER_CHROME:
+        return False  # page-wide layout classes ("right-sidebar" on <body>) say nothing about content
+    if node.tag in CHROME_TAGS or node.get("role") == "navigation":
+        return True
+    return _chrome_marks(node.get("class"), node.get("id"))
+
+
+def _priced(record: Record, cache: dict | None = None, texts: dict | None = None) -> bool:
+    """A price, and words besides it (a bare amount is a cell of a record, not a record).
+
+    ``cache`` keeps the verdict per record and per text (nested wrappers often show the very
+    same text); ``texts`` keeps each node's text."""
+    if cache is not None and record in cache:
+        return cache[record]
+    if sum(len(node.text_content()) for node in record) > 4 * MAX_RECORD_TEXT:
+        verdict = False  # a whole column or page, not an item
+    else:
+        text = record_text(record, texts)
+        verdict = cache.get(text) if cache is not None else None
+        if verdict is None:
+            verdict = _priced_text(text)
+            if cache is not None:
+                cache[text] = verdict
+    if cache is not None:
+        cache[record] = verdict
+    return verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -147,7 +182,7 @@ def test_content_elements_skip_chrome_subtrees_and_keep_document_order():
         "<div role='navigation'><p>d</p></div><!-- c --><p>e</p></div></body></html>")
     content = list(content_elements(root))
     expected = [e for e in root.iter(etree.Element)
-                if not any(records.is_chrome(a) for a in [e, *e.iterancestors()])]
+                if not any(is_chrome(a) for a in [e, *e.iterancestors()])]
     assert content == expected
     assert [e.text for e in content if e.tag == "p"] == ["a", "e"]
 
@@ -322,7 +357,7 @@ def _content_as_before(root):
     stack = [root]
     while stack:
         node = stack.pop()
-        if not isinstance(node.tag, str) or records.is_chrome(node):
+        if not isinstance(node.tag, str) or is_chrome(node):
             continue
         yield node
         stack.extend(reversed(node))

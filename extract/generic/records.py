@@ -41,14 +41,6 @@ _PLAIN_WORD = re.compile(r"(?<!\w)[a-zA-Zа-яА-ЯёЁ]{3,}(?!\w)")  # no re.I:
 Record = tuple  # a record: one element, or a few consecutive siblings (heading runs, dt + dd)
 
 
-def is_chrome(node: HtmlElement) -> bool:
-    if node.tag in _NEVER_CHROME:
-        return False  # page-wide layout classes ("right-sidebar" on <body>) say nothing about content
-    if node.tag in CHROME_TAGS or node.get("role") == "navigation":
-        return True
-    return _chrome_marks(node.get("class"), node.get("id"))
-
-
 @lru_cache(maxsize=20_000)
 def _chrome_marks(cls: str | None, ident: str | None) -> bool:
     marks = f"{cls or ''} {ident or ''}".replace("_", " ").replace("-", " ")
@@ -56,7 +48,9 @@ def _chrome_marks(cls: str | None, ident: str | None) -> bool:
 
 
 def content_elements(root: HtmlElement):
-    """Every element outside site chrome, in document order (``is_chrome`` inlined).
+    """Every element outside site chrome, in document order: not a chrome tag or navigation role,
+    no chrome mark in its class or id (``html``, ``body`` and ``main`` never count as chrome:
+    page-wide layout classes such as "right-sidebar" on <body> say nothing about content).
 
     One walk of the tree in C; a chrome element's subtree is passed over up to the first node
     after it."""
@@ -208,27 +202,6 @@ def _runs(parent: HtmlElement, children: list[HtmlElement]) -> list[Record]:
     return [r for r in runs if r[0].tag == starts]
 
 
-def _priced(record: Record, cache: dict | None = None, texts: dict | None = None) -> bool:
-    """A price, and words besides it (a bare amount is a cell of a record, not a record).
-
-    ``cache`` keeps the verdict per record and per text (nested wrappers often show the very
-    same text); ``texts`` keeps each node's text."""
-    if cache is not None and record in cache:
-        return cache[record]
-    if sum(len(node.text_content()) for node in record) > 4 * MAX_RECORD_TEXT:
-        verdict = False  # a whole column or page, not an item
-    else:
-        text = record_text(record, texts)
-        verdict = cache.get(text) if cache is not None else None
-        if verdict is None:
-            verdict = _priced_text(text)
-            if cache is not None:
-                cache[text] = verdict
-    if cache is not None:
-        cache[record] = verdict
-    return verdict
-
-
 def _priced_text(text: str) -> bool:
     if len(text) > 2 * MAX_RECORD_TEXT or not any(map(str.isdigit, text)) or not CURRENCY_HINT.search(text):
         return False
@@ -337,7 +310,8 @@ class _Search:
     """What one page's record search remembers: node texts and lengths, verdicts per record and
     per text, shapes, keys, and the hover texts below each node.
 
-    Every answer is the one the plain functions above give (``record_text``, ``_priced``,
+    Every answer is the one the plain computations give (``record_text``, the priced test kept in
+    tests/test_record_search.py,
     ``_shape``, ``_key``, ``_rate_box``, ``_linked``); the page is read once for the cheap
     facts and each node's text is built once."""
 
