@@ -434,3 +434,36 @@ def test_the_visitors_own_account_page_is_not_a_vendor_page():
     seller = ("<div class='main'><h3>About the seller</h3><p>Member since 2023. Last login today.</p>"
               "<p>Feedback: 99% positive. Disputes: 0.</p><p>PGP public key:</p><textarea>-----BEGIN PGP</textarea></div>")
     assert generic(page("Market - Seller", seller)).page_type == "vendor"
+
+
+def _rows_and_quick_views(rows_titles, box_titles):
+    """A table of items (with where each ships from) and, shallower on the page, quick-view boxes
+    (title, price, vendor, a word on the item) that win the record choice."""
+    origins = ["Germany", "Netherlands", "Poland", "Spain"]
+    rows = "".join(
+        f"<tr><td><a href='/item/{i}'>{title}</a></td><td>${20 + i}.00</td><td>{origins[i]}</td></tr>"
+        for i, title in enumerate(rows_titles))
+    boxes = "".join(
+        f"<div class='quickview' id='q{i}'><h3>{title}</h3><span>${20 + i}.00</span> Sold by "
+        f"<a href='/u/vendor{i}'>vendor{i}</a><p>Vacuum sealed, tracked post.</p><a href='/item/{i}'>View</a></div>"
+        for i, title in enumerate(box_titles))
+    table = ("<table><tr><th>Product</th><th>Price</th><th>Ships from</th></tr>" + rows + "</table>")
+    return page("Stimulants", f"<div class='main'><div class='content'><div class='box'>{table}</div></div>{boxes}</div>")
+
+
+def test_items_shown_twice_take_the_fields_one_showing_lacks_from_the_other():
+    """Hidden quick-view boxes win the record choice, but only the table says where each item
+    ships from: the same titles, in the same order, in the other set fill what the boxes lack."""
+    titles = [f"{name} {i + 1}g" for i, name in enumerate(DRUGS[:4])]
+    result = generic(_rows_and_quick_views(titles, titles))
+    assert [l.title for l in result.listings] == titles
+    assert [l.vendor for l in result.listings] == [f"vendor{i}" for i in range(4)]
+    assert [l.ships_from for l in result.listings] == ["DE", "NL", "PL", "ES"]
+
+
+def test_another_set_of_other_items_fills_nothing():
+    titles = [f"{name} {i + 1}g" for i, name in enumerate(DRUGS[:4])]
+    others = [f"{name} {i + 5}g" for i, name in enumerate(DRUGS[2:6])]
+    result = generic(_rows_and_quick_views(others, titles))
+    assert [l.title for l in result.listings] == titles
+    assert [l.ships_from for l in result.listings] == [None] * 4

@@ -20,7 +20,7 @@ from extract.generic.fields import (
 )
 from extract.generic.model import active_model
 from extract.generic.pagetype import empty_list, page_features, purchase_controls
-from extract.generic.records import MAX_RECORD_TEXT, Record, content_elements, find_records, record_text
+from extract.generic.records import MAX_RECORD_TEXT, Record, content_elements, find_records, record_text, twin_set
 from extract.markets.base import MarketPage
 from extract.measures import has_price, parse_prices
 from extract.model import RawListing
@@ -125,7 +125,8 @@ class GenericPage(MarketPage):
         super().__init__(doc, url)
         self._content = list(content_elements(self.root))
         self._texts: dict = {}  # node -> its folded text, shared by the record search and the item block
-        self.records: list[Record] = find_records(self.root, self._content, self._texts)
+        self._search: dict = {}  # the record search's memo and candidate sets, read again for a twin set
+        self.records: list[Record] = find_records(self.root, self._content, self._texts, self._search)
         self.profile = self._looks_like_profile()
         self.page_type = self._classify()
 
@@ -481,20 +482,44 @@ class GenericPage(MarketPage):
         groups, detail = self.segment_groups(detail=self.page_type == "listing")
         if model is None or not groups:
             return []
-        flat = [s.features for segments in groups for s in segments]
-        probs = model.probabilities(flat)
-        out, start = [], 0
+        out, decoded = [], []
         records = [None] if detail else self.records
-        decoded = []
-        for segments, record in zip(groups, records):
-            chunk = probs[start:start + len(segments)]
-            start += len(segments)
-            listing = self._decode(segments, chunk, model, record)
+        for segments, listing in zip(groups, self._decode_all(groups, records, model)):
             if listing is not None:
                 out.append(listing)
                 decoded.append((segments, listing))
         _city_slot(decoded)
+        if not detail and len(out) == len(self.records):
+            self._fill_from_twin(out, model)
         return out
+
+    # Fields a second showing of the same items may hold where the first is silent.
+    _TWIN_FIELDS = ("vendor", "ships_from", "ships_to", "city", "district", "dead_drop", "quantity_text")
+
+    def _fill_from_twin(self, out: list[RawListing], model) -> None:
+        """The same items shown twice (a table of rows and hidden quick-view boxes): fields the
+        records read leave empty are taken from the other showing, when one holds every item's
+        title in the same order."""
+        twin = twin_set(self.root, self.records, [listing.title for listing in out], self._content, self._texts,
+                        self._in_records, self._search)
+        if twin is None:
+            return
+        groups = [record_segments(record) for record in twin]
+        record_features(groups, self.doc.title, False)
+        for listing, other in zip(out, self._decode_all(groups, twin, model)):
+            if other is not None:
+                for name in self._TWIN_FIELDS:
+                    if not getattr(listing, name) and getattr(other, name):
+                        setattr(listing, name, getattr(other, name))
+
+    def _decode_all(self, groups: list[list[Segment]], records: list, model) -> list[RawListing | None]:
+        """Each record's listing (None where it names no item), from one scoring of all their segments."""
+        probs = model.probabilities([s.features for segments in groups for s in segments])
+        decoded, start = [], 0
+        for segments, record in zip(groups, records):
+            decoded.append(self._decode(segments, probs[start:start + len(segments)], model, record))
+            start += len(segments)
+        return decoded
 
     # -- profiles ----------------------------------------------------------
 

@@ -494,7 +494,42 @@ def _out_of_reach(reach: float, members: list[Record], best: list, best_score: f
     return not (best and min(sum(1 for _ in m[0].iterancestors()) for m in members) < best_depth)
 
 
-def find_records(root: HtmlElement, content: list | None = None, texts: dict | None = None) -> list[Record]:
+def twin_set(root: HtmlElement, best: list[Record], titles: list[str], content: list | None = None,
+             texts: dict | None = None, inside: set | None = None, kept: dict | None = None) -> list[Record] | None:
+    """Another set of priced records, apart from ``best`` (none inside or round one of its
+    records), that shows the same items in the same order: its n-th record's text holds the n-th
+    title. A page may show its items twice (table rows beside hidden quick-view boxes), each
+    showing fields the other lacks. None when there is no such set."""
+    if len(best) < 2 or len(titles) != len(best):
+        return None
+    # ``inside``: every node of the best records, when the caller has it already.
+    taken = set(inside) if inside is not None else {node for record in best for top in record for node in top.iter()}
+    for record in best:
+        for top in record:
+            taken.update(top.iterancestors())
+    search, groups = (kept["search"], kept["groups"]) if kept else (None, None)  # what find_records kept
+    if search is None:
+        search, groups = _Search(root, {} if texts is None else texts), candidate_groups(root, content)
+    wanted = [title.casefold() for title in titles]
+    for members in groups:
+        if len(members) < len(best) or any(top in taken for member in members for top in member):
+            continue
+        twin, at = [], 0
+        for member in members:
+            if wanted[at] in search.record_text(member).casefold():
+                if not search.priced(member):
+                    break
+                twin.append(member)
+                at += 1
+                if at == len(wanted):
+                    return twin
+            elif len(members) - len(twin) - 1 < len(wanted) - at:
+                break  # too few members left for the titles still wanted
+    return None
+
+
+def find_records(root: HtmlElement, content: list | None = None, texts: dict | None = None,
+                 keep: dict | None = None) -> list[Record]:
     """The best set of look-alike priced records on the page ([] when there is none).
 
     Sets are weighed by their size, with records that link somewhere counting in full and
@@ -503,7 +538,10 @@ def find_records(root: HtmlElement, content: list | None = None, texts: dict | N
     best: list[Record] = []
     best_score, best_depth = 1.0, 0
     search = _Search(root, {} if texts is None else texts)
-    for members in sorted(candidate_groups(root, content), key=len, reverse=True):
+    groups = candidate_groups(root, content)
+    if keep is not None:  # for twin_set: the memo and the candidate sets (kept apart from ``texts``: no cycle)
+        keep["search"], keep["groups"] = search, groups
+    for members in sorted(groups, key=len, reverse=True):
         if len(members) < max(2, best_score):
             break
         # The set's score is at most the weight of its priced members: the priced ones read so
