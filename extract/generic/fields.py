@@ -274,11 +274,6 @@ def _bucket(value: int, edges: tuple) -> int:
     return len(edges)
 
 
-def shape_features(segment: Segment) -> list[str]:
-    return list(_shape_features(segment.text, segment.tag, segment.kind, segment.parent_tag, segment.href,
-                                segment.label, segment.marks, segment.is_label))
-
-
 _LEN_EDGES = (2, 5, 15, 40, 100, 250)
 _WORD_EDGES = (1, 2, 4, 8, 16)
 _DIGIT_EDGES = (0, 1, 3, 6)

@@ -68,11 +68,6 @@ class _Likeness:
         return matcher.ratio()
 
 
-def _clean(text: str | None) -> str:
-    """``clean_text`` without the regular expression (str.split folds the same whitespace)."""
-    return " ".join(text.split()) if text else ""
-
-
 def _places_only(segment: Segment) -> bool:
     """A country, or a route between places ("DEU WW", "US -> EU"): where an item ships, not its name."""
     if "country" in segment.features:

@@ -310,10 +310,9 @@ class _Search:
     """What one page's record search remembers: node texts and lengths, verdicts per record and
     per text, shapes, keys, and the hover texts below each node.
 
-    Every answer is the one the plain computations give (``record_text``, the priced test kept in
-    tests/test_record_search.py,
-    ``_shape``, ``_key``, ``_rate_box``, ``_linked``); the page is read once for the cheap
-    facts and each node's text is built once."""
+    Every answer is the one the plain computations give (``record_text``, ``_shape``, ``_key``,
+    ``_rate_box``, ``_linked``, and the priced test kept in tests/test_record_search.py); the page
+    is read once for the cheap facts and each node's text is built once."""
 
     def __init__(self, root: HtmlElement, texts: dict):
         self.texts = texts  # node -> folded text (shared with the page object)
@@ -451,14 +450,8 @@ class _Search:
 
     def weights(self, members: list[Record]) -> list[float]:
         """What each record weighs in a set's score: 1 when it links somewhere, else 1/2."""
-        links = self.links
-        weights = []
-        for record in members:
-            verdict = links.get(record)
-            if verdict is None:
-                verdict = links[record] = _linked(record)
-            weights.append(1.0 if verdict else 0.5)
-        return weights
+        linked = self.linked
+        return [1.0 if linked(record) else 0.5 for record in members]
 
 
 _TITLES = etree.XPath("descendant::*/@title")  # as iterfind(".//*[@title]") finds them, in document order
@@ -570,7 +563,7 @@ def find_records(root: HtmlElement, content: list | None = None, texts: dict | N
                 records.append(record)
         if len(records) < 2:
             continue
-        score = sum(1.0 if search.linked(r) else 0.5 for r in records)
+        score = sum(search.weights(records))
         depth = sum(1 for _ in records[0][0].iterancestors())
         if not (score > best_score or (best and score == best_score and depth < best_depth)):
             continue
